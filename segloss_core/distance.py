@@ -1,0 +1,170 @@
+"""Distance maps for the boundary-based losses, computed once per ground truth and reused.
+
+All maps come from :func:`scipy.ndimage.distance_transform_edt` (exact Euclidean distance, in
+pixels), carry no gradient, and are returned as tensors on the device and dtype of the request.
+:class:`TargetMaps` computes each map lazily the first time a loss asks for it and keeps it, so a
+sweep over hundreds of predictions of the same ground truth pays for each transform once.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import torch
+from scipy import ndimage as ndi
+from skimage.segmentation import find_boundaries
+
+
+def _edt(mask: np.ndarray) -> np.ndarray:
+    """Distance of each True pixel to the nearest False pixel (0 on False pixels).
+
+    A mask with no False pixel has no finite distance: 0 is returned everywhere, the convention
+    of Kervadec's and MONAI's code (an empty or full mask has no contour).
+    """
+    if mask.all() or not mask.any():
+        return np.zeros(mask.shape, dtype=np.float64)
+    return ndi.distance_transform_edt(mask)
+
+
+def signed_distance(mask: np.ndarray) -> np.ndarray:
+    """Kervadec's signed distance: ``-(d_fg - 1)`` inside (0 on the inner contour), ``d_bg`` outside.
+
+    Empty and full masks give 0 everywhere (no contour), as in the reference code and MONAI.
+    """
+    m = mask.astype(bool)
+    if not m.any() or m.all():
+        return np.zeros(m.shape, dtype=np.float64)
+    return np.where(m, -(_edt(m) - 1.0), _edt(~m))
+
+
+def contour_distance(mask: np.ndarray) -> np.ndarray:
+    """Unsigned distance field ``edt(fg) + edt(bg)`` (Karimi's / MONAI's HausdorffDT convention):
+    1 on the pixels touching the other class, growing away from the contour; 0 for empty masks."""
+    m = mask.astype(bool)
+    if not m.any():
+        return np.zeros(m.shape, dtype=np.float64)
+    return _edt(m) + _edt(~m)
+
+
+def distance_to_contour(mask: np.ndarray) -> np.ndarray:
+    """Distance of every pixel to the nearest inner-contour pixel of ``mask`` (0 on the contour).
+
+    The inner contour is :func:`skimage.segmentation.find_boundaries` with ``mode="inner"``.
+    A mask with no contour (empty) gives 0 everywhere.
+    """
+    contour = find_boundaries(mask.astype(bool), mode="inner")
+    if not contour.any():
+        return np.zeros(mask.shape, dtype=np.float64)
+    return ndi.distance_transform_edt(~contour)
+
+
+def inverted_side_distance(mask: np.ndarray) -> np.ndarray:
+    """Caliva's penalty map φ: per side (fg and bg) ``(max d - d) / max d`` where ``d`` is the EDT
+    of that side. Boundary pixels get ~1, the farthest pixels 0; a side that is empty, or whose
+    largest distance is 1 (one-pixel-thick), contributes 0."""
+    m = mask.astype(bool)
+    phi = np.zeros(m.shape, dtype=np.float64)
+    for side in (m, ~m):
+        d = _edt(side)
+        dmax = d.max() if side.any() else 0.0
+        if dmax > 0:
+            phi = np.where(side, (dmax - d) / dmax, phi)
+    return phi
+
+
+def object_distances(mask: np.ndarray, max_objects: int = 64) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(d1, d2, n)``: distance of each pixel to the nearest and second-nearest connected component
+    (8-/26-connectivity) and the number of components. Fewer than two components gives zeros.
+    Only the ``max_objects`` largest components are used, to bound the cost."""
+    m = mask.astype(bool)
+    labels, n = ndi.label(m, structure=np.ones((3,) * m.ndim, dtype=bool))
+    if n < 2:
+        z = np.zeros(m.shape, dtype=np.float64)
+        return z, z, n
+    if n > max_objects:
+        sizes = np.bincount(labels.ravel())[1:]
+        keep = np.argsort(sizes)[::-1][:max_objects] + 1
+    else:
+        keep = np.arange(1, n + 1)
+    dists = np.stack([ndi.distance_transform_edt(labels != k) for k in keep])
+    dists.partition(1, axis=0)
+    return dists[0], dists[1], n
+
+
+def _per_sample(fn, masks: np.ndarray) -> np.ndarray:
+    """Apply a single-mask map to a ``(B, 1, *spatial)`` stack."""
+    return np.stack([fn(m[0])[None] for m in masks])
+
+
+def to_tensor(a: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(a, dtype=like.dtype, device=like.device)
+
+
+class TargetMaps:
+    """Lazily computed, cached distance maps of a binary ground truth ``(B|1, 1, *spatial)``.
+
+    Build it once per ground truth and pass it as ``maps=`` to every loss of a sweep. Each property
+    is a tensor of the target's shape, dtype and device, with no gradient.
+    """
+
+    def __init__(self, target: torch.Tensor):
+        if target.shape[1] != 1:
+            raise ValueError(f"distance maps need a binary target (C=1); got C={target.shape[1]}")
+        self.target = target.detach()
+        self._np = (self.target > 0.5).cpu().numpy()
+
+    def matches(self, target: torch.Tensor) -> bool:
+        return target.shape == self.target.shape and bool(torch.equal(target.detach().to(self.target), self.target))
+
+    def _t(self, fn) -> torch.Tensor:
+        return to_tensor(_per_sample(fn, self._np), self.target)
+
+    @cached_property
+    def signed(self) -> torch.Tensor:
+        """Kervadec's signed distance φ_G (negative inside, positive outside)."""
+        return self._t(signed_distance)
+
+    @cached_property
+    def contour(self) -> torch.Tensor:
+        """Unsigned distance field d_G = edt(fg) + edt(bg)."""
+        return self._t(contour_distance)
+
+    @cached_property
+    def to_contour(self) -> torch.Tensor:
+        """Distance to the nearest inner-contour pixel of the ground truth."""
+        return self._t(distance_to_contour)
+
+    @cached_property
+    def side_penalty(self) -> torch.Tensor:
+        """Caliva's φ: inverted, normalized per-side EDT in [0, 1]."""
+        return self._t(inverted_side_distance)
+
+    @cached_property
+    def objects(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(d1, d2, n_objects)`` for the U-Net border weight."""
+        out = [object_distances(m[0]) for m in self._np]
+        d1 = to_tensor(np.stack([o[0][None] for o in out]), self.target)
+        d2 = to_tensor(np.stack([o[1][None] for o in out]), self.target)
+        n = torch.tensor([o[2] for o in out], device=self.target.device)
+        return d1, d2, n
+
+
+def resolve_maps(maps: TargetMaps | None, target: torch.Tensor) -> TargetMaps:
+    """The maps to use for ``target``: the given ones, or new ones when none were passed."""
+    if maps is None:
+        return TargetMaps(target)
+    if maps.target.shape[1:] != target.shape[1:]:
+        raise ValueError(f"distance maps were computed for shape {tuple(maps.target.shape)}, target is {tuple(target.shape)}")
+    return maps
+
+
+def prediction_contour_distance(logits: torch.Tensor) -> torch.Tensor:
+    """Unsigned distance field of the prediction thresholded at p = 0.5 (logit 0), no gradient."""
+    hard = (logits.detach() > 0).cpu().numpy()
+    return to_tensor(_per_sample(contour_distance, hard), logits)
+
+
+def prediction_contour(logits: torch.Tensor) -> torch.Tensor:
+    """Inner contour (0/1) of the prediction thresholded at p = 0.5, no gradient."""
+    hard = (logits.detach() > 0).cpu().numpy()
+    return to_tensor(_per_sample(lambda m: find_boundaries(m, mode="inner"), hard), logits)

@@ -1,0 +1,273 @@
+"""The loss registry: plain data, the single source of truth.
+
+Every loss is one :class:`LossSpec`: its key, name, family, function, parameters (each a
+:class:`Param` with default, range, scale and meaning), LaTeX formula, reference, whether it needs
+ground-truth distance maps and whether it accepts multi-class input. The app's sliders, the
+catalogue page, the command line, the README table and the tests all read this table; adding a
+loss is one function and one entry here.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from .distance import TargetMaps
+from .losses import boundary as B
+from .losses import compound as K
+from .losses import distribution as D
+from .losses import lovasz as LV
+from .losses import region as R
+from .tensors import check_pair
+
+FAMILIES = ("distribution", "region", "boundary", "compound")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One loss parameter: numeric with a closed range, or a choice among strings.
+
+    ``auto=True`` means the value ``None`` (spelled ``"auto"`` in the UI and on the command line)
+    is allowed and computed from the ground truth.
+    """
+
+    name: str
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    help: str = ""
+    choices: tuple[str, ...] | None = None
+    auto: bool = False
+
+    def validate(self, value: Any) -> Any:
+        """Return the value in canonical form, or raise ``ValueError`` saying what is allowed."""
+        if self.auto and (value is None or (isinstance(value, str) and value.strip().lower() == "auto")):
+            return None
+        if self.choices is not None:
+            if value not in self.choices:
+                raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}; got {value!r}")
+            return value
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.name} must be a number{' or auto' if self.auto else ''}; got {value!r}") from None
+        if not math.isfinite(v) or v < self.low or v > self.high:
+            raise ValueError(f"{self.name} must be in [{self.low:g}, {self.high:g}]; got {value!r}")
+        return v
+
+    @property
+    def numeric(self) -> bool:
+        return self.choices is None
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    key: str
+    name: str
+    family: str
+    fn: Callable[..., torch.Tensor]
+    formula: str
+    reference: str
+    params: tuple[Param, ...] = ()
+    needs_maps: bool = False
+    multiclass: bool = False
+    use_case: str = ""
+    notes: str = ""
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise ValueError(f"loss {self.key!r} has no parameter {name!r}; it has: {', '.join(p.name for p in self.params) or 'none'}")
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def resolve(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults updated with validated overrides (unknown names raise ``ValueError``)."""
+        out = self.defaults
+        for k, v in (overrides or {}).items():
+            out[k] = self.param(k).validate(v)
+        return out
+
+    def __call__(self, logits: torch.Tensor, target: torch.Tensor, *, maps: TargetMaps | None = None,
+                 **params: Any) -> torch.Tensor:
+        """Evaluate with validated parameters: ``(B, C, *spatial)`` logits -> ``(B,)``."""
+        check_pair(logits, target)
+        if not self.multiclass and logits.shape[1] != 1:
+            raise ValueError(f"{self.key} supports binary input only (C=1); got C={logits.shape[1]}")
+        kwargs = self.resolve(params)
+        if self.needs_maps:
+            kwargs["maps"] = maps
+        return self.fn(logits, target, **kwargs)
+
+
+def _smooth(default: float = 1.0) -> Param:
+    return Param("smooth", default, 1e-6, 100.0, log=True,
+                 help="smoothing s added to numerator and denominator; decides empty and tiny objects")
+
+
+_ALPHA_FP = Param("alpha", 0.3, 0.0, 1.0, help="weight of false positives")
+_BETA_FN = Param("beta", 0.7, 0.0, 1.0, help="weight of false negatives")
+
+_SPECS = [
+    # ---- distribution-based
+    LossSpec("bce", "Binary cross-entropy", "distribution", D.bce,
+             r"-\frac{1}{N}\sum_x \big[g\log p + (1-g)\log(1-p)\big]", "Standard; multi-class: categorical CE",
+             multiclass=True,
+             use_case="Works best when classes are roughly balanced; the Bernoulli log-likelihood."),
+    LossSpec("wce", "Weighted cross-entropy", "distribution", D.wce,
+             r"-\frac{1}{N}\sum_x \big[\beta\, g\log p + (1-g)\log(1-p)\big]",
+             "Long, Shelhamer & Darrell, CVPR 2015",
+             (Param("beta", None, 0.01, 100.0, log=True, auto=True,
+                    help="weight of foreground pixels; auto = (N-Σg)/Σg; >1 cuts FN, <1 cuts FP"),),
+             multiclass=True, use_case="Skewed data sets: positive pixels are weighted by β."),
+    LossSpec("balanced_ce", "Balanced cross-entropy", "distribution", D.balanced_ce,
+             r"-\frac{1}{N}\sum_x \big[\beta\, g\log p + (1-\beta)(1-g)\log(1-p)\big]",
+             "Xie & Tu, HED, ICCV 2015",
+             (Param("beta", None, 0.0, 1.0, auto=True, help="foreground weight; background gets 1-β; auto = 1-Σg/N"),),
+             multiclass=True, use_case="Skewed data sets: positives weighted by β and negatives by 1-β."),
+    LossSpec("focal", "Focal loss", "distribution", D.focal,
+             r"-\frac{1}{N}\sum_x \big[\alpha(1-p)^{\gamma} g\log p + (1-\alpha)p^{\gamma}(1-g)\log(1-p)\big]",
+             "Lin et al., ICCV 2017",
+             (Param("alpha", 0.25, 0.0, 1.0, help="foreground weight α (background 1-α)"),
+              Param("gamma", 2.0, 0.0, 5.0, help="focusing γ: down-weights easy pixels; 0 is balanced CE")),
+             multiclass=True, use_case="Highly imbalanced data: easy pixels are down-weighted, hard ones dominate."),
+    LossSpec("unet_weighted_ce", "U-Net weight-map CE", "distribution", D.unet_weighted_ce,
+             r"\frac{1}{N}\sum_x w(x)\,CE(x),\ w = w_c + w_0 e^{-(d_1+d_2)^2/2\sigma^2}",
+             "Ronneberger, Fischer & Brox, MICCAI 2015",
+             (Param("w0", 10.0, 0.0, 50.0, help="border weight w0 between touching objects"),
+              Param("sigma", 5.0, 0.5, 50.0, log=True, help="border width σ in pixels"),
+              Param("class_weight", "none", choices=("none", "inverse_frequency"),
+                    help="w_c: 1, or inverse class frequency normalized to mean 1")),
+             needs_maps=True, use_case="Touching objects (cells): forces the separating gaps to be learned."),
+    LossSpec("distance_penalized_ce", "Distance-map penalized CE", "distribution", D.distance_penalized_ce,
+             r"\frac{1}{N}\sum_x (1+\varphi(x))\,CE(x)", "Caliva et al., MIDL 2019", needs_maps=True,
+             use_case="A CE variant that focuses on boundaries that are hard to segment."),
+    LossSpec("conservative", "Conservative loss", "distribution", D.conservative,
+             r"\frac{1}{N}\sum_x \lambda(1+\log_a p_t)^2\,\log_a(-\log_a p_t)", "Zhu et al., ECCV 2018",
+             (Param("lam", 5.0, 0.1, 20.0, help="scale λ"),
+              Param("a", math.e, 1.1, 10.0, help="log base a; the loss is 0 at p_t = 1/a")),
+             use_case="Domain adaptation: penalizes extreme confidence; negative for confident correct pixels.",
+             notes="Negative for p_t > 1/a and unbounded below as p_t -> 1; p_t is clamped to 1-eps."),
+    # ---- region-based
+    LossSpec("dice", "Dice loss", "region", R.dice,
+             r"1 - \frac{2\,TP + s}{\sum p + \sum g + s}", "Drozdzal et al. 2016; Milletari et al. 2016",
+             (_smooth(),), multiclass=True,
+             use_case="Directly optimizes the Dice score; common for imbalanced foreground."),
+    LossSpec("squared_dice", "Squared (V-Net) Dice", "region", R.squared_dice,
+             r"1 - \frac{2\sum pg + s}{\sum p^2 + \sum g^2 + s}", "Milletari, Navab & Ahmadi, 3DV 2016",
+             (_smooth(),), multiclass=True, use_case="V-Net's form with squares in the denominator."),
+    LossSpec("jaccard", "Soft IoU / Jaccard", "region", R.jaccard,
+             r"1 - \frac{TP + s}{\sum p + \sum g - TP + s}", "Rahman & Wang, ISVC 2016",
+             (_smooth(),), multiclass=True, use_case="Directly optimizes IoU; like Dice, unstable on tiny objects."),
+    LossSpec("tversky", "Tversky loss", "region", R.tversky,
+             r"1 - \frac{TP + s}{TP + \alpha FP + \beta FN + s}", "Salehi, Erdogmus & Gholipour, MLMI 2017",
+             (_ALPHA_FP, _BETA_FN, _smooth()), multiclass=True,
+             use_case="Dice variant that trades false positives (α) against false negatives (β)."),
+    LossSpec("focal_tversky", "Focal Tversky loss", "region", R.focal_tversky,
+             r"\Big(1 - \frac{TP + s}{TP + \alpha FP + \beta FN + s}\Big)^{\gamma}", "Abraham & Khan, ISBI 2019",
+             (_ALPHA_FP, _BETA_FN, Param("gamma", 0.75, 0.25, 3.0, help="exponent γ (the paper's 1/γ; 0.75 = paper's 4/3)"),
+              _smooth()), multiclass=True, use_case="Tversky with a focusing exponent for hard examples."),
+    LossSpec("generalized_dice", "Generalized Dice", "region", R.generalized_dice,
+             r"1 - 2\frac{\sum_l w_l \sum_x p_l g_l}{\sum_l w_l \sum_x (p_l + g_l)},\ w_l = \frac{1}{(\sum_x g_l)^2}",
+             "Sudre et al., DLMIA 2017", multiclass=True,
+             use_case="Dice with labels weighted by inverse squared volume; for several labels of very different size."),
+    LossSpec("sensitivity_specificity", "Sensitivity-specificity", "region", R.sensitivity_specificity,
+             r"\lambda\frac{\sum (g-p)^2 g}{\sum g + \epsilon} + (1-\lambda)\frac{\sum (g-p)^2(1-g)}{\sum(1-g) + \epsilon}",
+             "Brosch et al., MICCAI 2015 (NiftyNet form)",
+             (Param("lam", 0.05, 0.0, 1.0, help="weight λ of the foreground (sensitivity) error"),
+              Param("eps", 1e-5, 1e-8, 1.0, log=True, help="ε in the denominators")),
+             use_case="When the balance between missing lesion pixels and false alarms must be set explicitly."),
+    LossSpec("log_cosh_dice", "Log-cosh Dice", "region", R.log_cosh_dice,
+             r"\log\cosh\big(L_{Dice}\big)", "Jadon, CIBCB 2020", (_smooth(),), multiclass=True,
+             use_case="Smoothed Dice loss (log-cosh as in regression); for skewed data sets."),
+    LossSpec("lovasz_hinge", "Lovász hinge", "region", LV.lovasz_hinge,
+             r"\overline{\Delta_J}\big(\max(0, 1 - z(2g-1))\big)", "Berman, Rannen Triki & Blaschko, CVPR 2018",
+             use_case="Binary surrogate of IoU on logits (per image)."),
+    LossSpec("lovasz_softmax", "Lovász-Softmax", "region", LV.lovasz_softmax,
+             r"\frac{1}{|C|}\sum_{c} \overline{\Delta_{J_c}}\big(|g_c - p_c|\big)", "Berman, Rannen Triki & Blaschko, CVPR 2018",
+             (Param("classes", "present", choices=("present", "all"), help="average over present classes or all"),),
+             multiclass=True, use_case="Convex surrogate of mean IoU on probabilities."),
+    # ---- boundary-based
+    LossSpec("boundary", "Boundary loss", "boundary", B.boundary,
+             r"\frac{1}{N}\sum_x \varphi_G(x)\,p(x)", "Kervadec et al., MIDL 2019", needs_maps=True,
+             use_case="Highly unbalanced segmentation; integrates over the contour, usually with a region loss.",
+             notes="Can be negative; 0 for an empty or full ground truth."),
+    LossSpec("gdl_boundary", "Generalized Dice + boundary", "boundary", B.gdl_boundary,
+             r"\alpha L_{GD} + (1-\alpha) L_B", "Kervadec et al., MIDL 2019",
+             (Param("alpha", 0.5, 0.0, 1.0, help="weight α of the generalized Dice term"),), needs_maps=True,
+             use_case="The boundary loss as used in the paper: alongside a region loss."),
+    LossSpec("hausdorff_dt", "Hausdorff DT loss", "boundary", B.hausdorff_dt,
+             r"\frac{1}{N}\sum_x (p-g)^2\,(d_G^{\alpha} + d_P^{\alpha})", "Karimi & Salcudean, IEEE TMI 2019",
+             (Param("alpha", 2.0, 0.5, 4.0, help="exponent α of the distances"),), needs_maps=True,
+             use_case="Approximates the Hausdorff distance; penalizes errors far from the contour."),
+    LossSpec("shape_aware", "Shape-aware loss", "boundary", B.shape_aware,
+             r"\frac{1}{N}\sum_x (1 + E(x))\,CE(x)", "Al Arif, Knapp & Slabaugh, 2017", needs_maps=True,
+             use_case="CE weighted by the distance of the predicted contour to the true one; hard boundaries."),
+    # ---- compound
+    LossSpec("combo", "Combo loss", "compound", K.combo,
+             r"\alpha L_{mBCE} + (1-\alpha)(1 - DSC)", "Taghanaki et al., CMIG 2019",
+             (Param("alpha", 0.5, 0.0, 1.0, help="weight α of the modified BCE"),
+              Param("beta", 0.5, 0.0, 1.0, help="β in mBCE; >0.5 penalizes false negatives more")),
+             use_case="Mild class imbalance: CE's smooth gradients with Dice's overlap term."),
+    LossSpec("exp_log", "Exponential logarithmic", "compound", K.exp_log,
+             r"w_d\,\mathbb{E}_l[(-\ln D_l)^{\gamma}] + w_c\,\mathbb{E}_x[w_l(-\ln p_l)^{\gamma}]",
+             "Wong et al., MICCAI 2018",
+             (Param("gamma", 0.3, 0.1, 3.0, help="exponent γ of both terms"),
+              Param("w_dice", 0.8, 0.0, 1.0, help="weight of the Dice term"),
+              Param("w_ce", 0.2, 0.0, 1.0, help="weight of the cross-entropy term")),
+             use_case="Small structures of very different sizes: focuses on poorly predicted labels."),
+    LossSpec("dice_bce", "Dice + BCE", "compound", K.dice_bce,
+             r"L_{Dice} + \lambda L_{BCE}", "Common practice (seed 003)",
+             (Param("lam", 1.0, 0.0, 10.0, help="weight λ of BCE"), _smooth()),
+             use_case="Everyday compound; CE may vanish relative to Dice under extreme imbalance."),
+    LossSpec("dice_focal", "Dice + focal", "compound", K.dice_focal,
+             r"L_{Dice} - \frac{\lambda}{N}\sum_x\big[(1-p)^{\gamma} g\log p + p^{\gamma}(1-g)\log(1-p)\big]",
+             "Zhu et al., AnatomyNet, Med. Phys. 2019",
+             (Param("lam", 0.5, 0.0, 10.0, help="weight λ of the focal term"),
+              Param("gamma", 2.0, 0.0, 5.0, help="focusing γ"), _smooth()),
+             use_case="Small organs: Dice for overlap, focal for hard pixels."),
+    LossSpec("cmss", "Correlation-maximized structural similarity", "compound", K.cmss,
+             r"\frac{\sum_x e f\, CE}{\sum_x f},\ f = \mathbb{1}[e > \beta\max e]", "Zhao et al., NeurIPS 2019",
+             (Param("beta", 0.1, 0.0, 0.99, help="threshold β on the structural error e"),),
+             use_case="Structure-aware: CE restricted to pixels whose local structure disagrees."),
+]
+
+REGISTRY: dict[str, LossSpec] = {s.key: s for s in _SPECS}
+KEYS: tuple[str, ...] = tuple(REGISTRY)
+
+
+def get(key: str) -> LossSpec:
+    try:
+        return REGISTRY[key]
+    except KeyError:
+        raise ValueError(f"unknown loss {key!r}; known: {', '.join(KEYS)}") from None
+
+
+def by_family(family: str) -> list[LossSpec]:
+    return [s for s in _SPECS if s.family == family]
+
+
+def parse_keys(text: str | None) -> list[str]:
+    """``"dice,focal"`` -> validated keys; ``None``/empty -> every loss."""
+    if not text:
+        return list(KEYS)
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    for k in keys:
+        get(k)
+    return keys
+
+
+def parse_setting(text: str) -> tuple[str, str, Any]:
+    """``"focal.gamma=3"`` -> ``("focal", "gamma", 3.0)`` validated against the registry."""
+    if "=" not in text or "." not in text.split("=", 1)[0]:
+        raise ValueError(f"expected KEY.PARAM=VALUE; got {text!r}")
+    lhs, value = text.split("=", 1)
+    key, name = lhs.strip().split(".", 1)
+    spec = get(key)
+    return key, name, spec.param(name).validate(value.strip())

@@ -1,0 +1,108 @@
+"""Input checks and the probability helpers every loss shares.
+
+One calling convention for the whole library:
+
+* ``logits``: ``(B, C, *spatial)`` float tensor, 2-D or 3-D spatial dims. ``C == 1`` means a binary
+  problem with ``p = sigmoid(z)``; ``C > 1`` means mutually exclusive classes with
+  ``p = softmax(z, dim=1)``.
+* ``target``: ``(B, C, *spatial)`` or ``(1, C, *spatial)`` (one ground truth broadcast over a batch of
+  predictions, as in a sweep), values in {0, 1}; one-hot when ``C > 1``.
+* every loss returns one value per sample, shape ``(B,)``; a sample's value never depends on the
+  other samples.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def eps_for(dtype: torch.dtype) -> float:
+    """Probability clamp used before logs: ~1e-7 in float32, 1e-12 in float64."""
+    return 1e-12 if dtype == torch.float64 else 1e-7
+
+
+def check_pair(logits: torch.Tensor, target: torch.Tensor) -> None:
+    """Validate the calling convention; raise ``ValueError`` with the shapes received."""
+    if not isinstance(logits, torch.Tensor) or not isinstance(target, torch.Tensor):
+        raise TypeError("logits and target must be torch tensors")
+    if logits.ndim not in (4, 5):
+        raise ValueError(f"expected logits of shape (B, C, H, W) or (B, C, D, H, W); got {tuple(logits.shape)}")
+    if not logits.is_floating_point():
+        raise ValueError(f"logits must be floating point; got {logits.dtype}")
+    if target.ndim != logits.ndim or target.shape[1:] != logits.shape[1:] or target.shape[0] not in (1, logits.shape[0]):
+        raise ValueError(
+            f"target shape {tuple(target.shape)} does not match logits {tuple(logits.shape)} "
+            "(target batch must be 1 or equal to the logits batch)"
+        )
+    if logits.shape[0] == 0 or any(s == 0 for s in logits.shape[2:]):
+        raise ValueError(f"empty input: logits shape {tuple(logits.shape)}")
+
+
+def require_binary(name: str, logits: torch.Tensor) -> None:
+    if logits.shape[1] != 1:
+        raise ValueError(f"{name} supports binary input only (C=1); got C={logits.shape[1]}")
+
+
+def spatial_sum(x: torch.Tensor) -> torch.Tensor:
+    """Sum over all spatial dims: ``(B, C, *spatial) -> (B, C)``."""
+    return x.flatten(2).sum(-1)
+
+
+def spatial_mean(x: torch.Tensor) -> torch.Tensor:
+    """Mean over channels-and-space per sample: ``(B, C, *spatial) -> (B,)``."""
+    return x.flatten(1).mean(-1)
+
+
+def probs(logits: torch.Tensor) -> torch.Tensor:
+    """Foreground probability (C=1, sigmoid) or class probabilities (C>1, softmax)."""
+    return torch.sigmoid(logits) if logits.shape[1] == 1 else torch.softmax(logits, dim=1)
+
+
+def class_log_probs(logits: torch.Tensor):
+    """Two-class view of the prediction as ``(p, log p, g-index layout)``.
+
+    Returns ``(p_all, logp_all)`` of shape ``(B, K, *spatial)`` where K = 2 for binary input
+    (channel 0 = background ``1-p``, channel 1 = foreground ``p``) and K = C otherwise. Logs come
+    from log-sigmoid / log-softmax, so no clamping is needed.
+    """
+    if logits.shape[1] == 1:
+        logp = torch.cat([F.logsigmoid(-logits), F.logsigmoid(logits)], dim=1)
+    else:
+        logp = torch.log_softmax(logits, dim=1)
+    return logp.exp(), logp
+
+
+def class_targets(target: torch.Tensor) -> torch.Tensor:
+    """Targets in the layout of :func:`class_log_probs` (binary -> ``[1-g, g]``)."""
+    return torch.cat([1 - target, target], dim=1) if target.shape[1] == 1 else target
+
+
+def class_weights(target: torch.Tensor, fg, bg) -> torch.Tensor:
+    """Per-class weights in the layout of :func:`class_log_probs`: channel 0 (background) gets
+    ``bg``, every other channel ``fg``. ``fg``/``bg`` are scalars or per-sample ``(B,)`` tensors."""
+    k = 2 if target.shape[1] == 1 else target.shape[1]
+    view = (-1,) + (1,) * (target.ndim - 1)
+    fg_t = torch.as_tensor(fg, dtype=target.dtype, device=target.device).reshape(view)
+    bg_t = torch.as_tensor(bg, dtype=target.dtype, device=target.device).reshape(view)
+    is_bg = (torch.arange(k, device=target.device) == 0).reshape((1, k) + (1,) * (target.ndim - 2))
+    return torch.where(is_bg, bg_t, fg_t)
+
+
+def pt_log(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``log p_t``: log of the probability given to the true class, per pixel ``(B, 1|C, ...)``."""
+    if logits.shape[1] == 1:
+        return torch.where(target > 0.5, F.logsigmoid(logits), F.logsigmoid(-logits))
+    return (torch.log_softmax(logits, dim=1) * target).sum(1, keepdim=True)
+
+
+def safe_ratio(num: torch.Tensor, den: torch.Tensor, empty: float = 1.0) -> torch.Tensor:
+    """``num / den`` with ``empty`` where the denominator is exactly 0 (no NaN, no NaN gradient)."""
+    ok = den > 0
+    return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.full_like(num, empty))
+
+
+def logits_from_probs(p: torch.Tensor, eps: float | None = None) -> torch.Tensor:
+    """Inverse of :func:`probs` for C=1 (logit) and C>1 (log), clamped to ``[eps, 1-eps]``."""
+    eps = eps_for(p.dtype) if eps is None else eps
+    q = p.clamp(eps, 1 - eps)
+    return torch.log(q) - torch.log1p(-q) if p.shape[1] == 1 else torch.log(q)
