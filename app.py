@@ -1,6 +1,15 @@
 """SegLoss Lab: the router. Pages live in pages/; all computation in segloss_core."""
 import streamlit as st
 
-st.set_page_config(page_title="SegLoss Lab", layout="wide")
-st.title("SegLoss Lab")
-st.write("The app is being built; the library is in `segloss_core`.")
+from segloss_app.common import PAGES
+
+st.set_page_config(page_title="SegLoss Lab", page_icon="🩻", layout="wide")
+
+pages = [
+    st.Page(PAGES["playground"], title="Playground", icon="✏️", default=True),
+    st.Page(PAGES["large_vs_small"], title="Large vs small", icon="📈"),
+    st.Page(PAGES["tune"], title="Tune", icon="🎛️"),
+    st.Page(PAGES["gradients"], title="Gradients", icon="🧭"),
+    st.Page(PAGES["catalogue"], title="Catalogue", icon="📚"),
+]
+st.navigation(pages).run()

@@ -119,17 +119,81 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print JSON")
     ev.set_defaults(func=cmd_eval)
 
-    _add_sweep_commands(sub)
+    rp = sub.add_parser("reproduce", help="the survey's large vs small object comparison")
+    rp.add_argument("--out", required=True, help="output folder (created)")
+    rp.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    rp.add_argument("--levels", type=int, default=41, help="number of error levels k = 0..K (default 41)")
+    rp.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
+    rp.add_argument("--confidence", type=_confidence, default=0.99, help="soft prediction confidence c")
+    rp.add_argument("--delta", type=int, default=20, help="FP and FN pixels added per level (default 20)")
+    rp.add_argument("--fp-mode", choices=("boundary", "blobs", "noise"), default="boundary")
+    rp.add_argument("--tolerance", type=float, default=1e-3, help="plateau tolerance, relative to the range")
+    rp.set_defaults(func=cmd_reproduce)
+
+    bp = sub.add_parser("bench", help="time the sweep engine against the naive path")
+    bp.add_argument("--quick", action="store_true", help="11 levels instead of 41")
+    bp.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    bp.add_argument("--json", action="store_true", help="print JSON")
+    bp.set_defaults(func=cmd_bench)
     return parser
 
 
-def _add_sweep_commands(sub) -> None:
-    """``reproduce`` and ``bench`` (the sweep engine) register themselves here."""
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .figures import survey_figure
+    from .survey import SurveyConfig, agreement_text, run_survey, summary_table
+
+    cfg = SurveyConfig(size=args.size, levels=args.levels, confidence=args.confidence, delta=args.delta,
+                       fp_mode=args.fp_mode, tolerance=args.tolerance).validate()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    last = [-1]
+
+    def progress(frac: float, obj: str) -> None:
+        pct = int(frac * 100)
+        if pct // 5 != last[0] // 5:
+            print(f"\r  computing {obj:<5} object ... {pct:3d}%", end="", file=sys.stderr, flush=True)
+            last[0] = pct
+
+    res = run_survey(cfg, device=args.device, progress=progress)
+    print(file=sys.stderr)
+    res.curves[["object", "level", "fp", "fn", "loss", "value", "value_norm", "grad_l2"]].to_csv(out / "curves.csv", index=False)
+    v = res.verdicts[["object", "loss", "monotone", "violations", "kendall_tau"]].copy()
+    v["monotone"] = v["monotone"].map({True: "true", False: "false"})
+    v.to_csv(out / "verdicts.csv", index=False)
+    res.verdicts.to_csv(out / "verdicts_explained.csv", index=False)
+    fig = survey_figure(res.curves, res.verdicts, res.masks)
+    fig.write_html(out / "survey.html", include_plotlyjs=True, full_html=True)
+    png_note = _write_png(fig, out / "survey.png")
+    print(f"Survey reproduction on {res.device}: {cfg.levels} levels, delta {cfg.delta} px, c = {cfg.confidence}, "
+          f"image {cfg.size}x{cfg.size}")
+    print(summary_table(res))
+    print()
+    print(agreement_text(res))
+    print()
+    print(f"wrote {out / 'curves.csv'}, {out / 'verdicts.csv'}, {out / 'survey.html'}" + png_note)
+    return 0
+
+
+def _write_png(fig, path: Path) -> str:
     try:
-        from .survey import add_commands
-    except ImportError:
-        return
-    add_commands(sub)
+        fig.write_image(path, width=1400, height=1500)
+        return f", {path}"
+    except Exception as e:  # kaleido needs a Chromium; say so instead of failing the run
+        print(f"warning: could not write {path.name} ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
+              "install Debian's chromium for PNG export", file=sys.stderr)
+        return ""
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    res = run_bench(quick=args.quick, device=args.device)
+    if args.json:
+        print(json.dumps(res, indent=2))
+    else:
+        for k, v in res.items():
+            print(f"{k:<24}{v}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

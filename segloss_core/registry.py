@@ -74,6 +74,7 @@ class LossSpec:
     params: tuple[Param, ...] = ()
     needs_maps: bool = False
     multiclass: bool = False
+    pixelwise: bool = False  # value = mean over pixels of a per-pixel term of (z, g) alone
     use_case: str = ""
     notes: str = ""
 
@@ -119,24 +120,24 @@ _SPECS = [
     LossSpec("bce", "Binary cross-entropy", "distribution", D.bce,
              r"-\frac{1}{N}\sum_x \big[g\log p + (1-g)\log(1-p)\big]", "Standard; multi-class: categorical CE",
              multiclass=True,
-             use_case="Works best when classes are roughly balanced; the Bernoulli log-likelihood."),
+             pixelwise=True, use_case="Works best when classes are roughly balanced; the Bernoulli log-likelihood."),
     LossSpec("wce", "Weighted cross-entropy", "distribution", D.wce,
              r"-\frac{1}{N}\sum_x \big[\beta\, g\log p + (1-g)\log(1-p)\big]",
              "Long, Shelhamer & Darrell, CVPR 2015",
              (Param("beta", None, 0.01, 100.0, log=True, auto=True,
                     help="weight of foreground pixels; auto = (N-Σg)/Σg; >1 cuts FN, <1 cuts FP"),),
-             multiclass=True, use_case="Skewed data sets: positive pixels are weighted by β."),
+             multiclass=True, pixelwise=True, use_case="Skewed data sets: positive pixels are weighted by β."),
     LossSpec("balanced_ce", "Balanced cross-entropy", "distribution", D.balanced_ce,
              r"-\frac{1}{N}\sum_x \big[\beta\, g\log p + (1-\beta)(1-g)\log(1-p)\big]",
              "Xie & Tu, HED, ICCV 2015",
              (Param("beta", None, 0.0, 1.0, auto=True, help="foreground weight; background gets 1-β; auto = 1-Σg/N"),),
-             multiclass=True, use_case="Skewed data sets: positives weighted by β and negatives by 1-β."),
+             multiclass=True, pixelwise=True, use_case="Skewed data sets: positives weighted by β and negatives by 1-β."),
     LossSpec("focal", "Focal loss", "distribution", D.focal,
              r"-\frac{1}{N}\sum_x \big[\alpha(1-p)^{\gamma} g\log p + (1-\alpha)p^{\gamma}(1-g)\log(1-p)\big]",
              "Lin et al., ICCV 2017",
              (Param("alpha", 0.25, 0.0, 1.0, help="foreground weight α (background 1-α)"),
               Param("gamma", 2.0, 0.0, 5.0, help="focusing γ: down-weights easy pixels; 0 is balanced CE")),
-             multiclass=True, use_case="Highly imbalanced data: easy pixels are down-weighted, hard ones dominate."),
+             multiclass=True, pixelwise=True, use_case="Highly imbalanced data: easy pixels are down-weighted, hard ones dominate."),
     LossSpec("unet_weighted_ce", "U-Net weight-map CE", "distribution", D.unet_weighted_ce,
              r"\frac{1}{N}\sum_x w(x)\,CE(x),\ w = w_c + w_0 e^{-(d_1+d_2)^2/2\sigma^2}",
              "Ronneberger, Fischer & Brox, MICCAI 2015",
@@ -152,7 +153,7 @@ _SPECS = [
              r"\frac{1}{N}\sum_x \lambda(1+\log_a p_t)^2\,\log_a(-\log_a p_t)", "Zhu et al., ECCV 2018",
              (Param("lam", 5.0, 0.1, 20.0, help="scale λ"),
               Param("a", math.e, 1.1, 10.0, help="log base a; the loss is 0 at p_t = 1/a")),
-             use_case="Domain adaptation: penalizes extreme confidence; negative for confident correct pixels.",
+             pixelwise=True, use_case="Domain adaptation: penalizes extreme confidence; negative for confident correct pixels.",
              notes="Negative for p_t > 1/a and unbounded below as p_t -> 1; p_t is clamped to 1-eps."),
     # ---- region-based
     LossSpec("dice", "Dice loss", "region", R.dice,

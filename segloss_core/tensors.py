@@ -106,3 +106,11 @@ def logits_from_probs(p: torch.Tensor, eps: float | None = None) -> torch.Tensor
     eps = eps_for(p.dtype) if eps is None else eps
     q = p.clamp(eps, 1 - eps)
     return torch.log(q) - torch.log1p(-q) if p.shape[1] == 1 else torch.log(q)
+
+
+def per_sample(value, like: torch.Tensor):
+    """Broadcast a parameter against ``like``: scalars pass through; a ``(B,)`` tensor (one value per
+    sample, as in a parameter-grid sweep) becomes ``(B, 1, ..., 1)`` with ``like.ndim`` dims."""
+    if isinstance(value, torch.Tensor) and value.ndim == 1:
+        return value.to(like.dtype).reshape((-1,) + (1,) * (like.ndim - 1))
+    return value

@@ -13,8 +13,8 @@ import math
 import torch
 
 from ..distance import TargetMaps, resolve_maps
-from ..tensors import (class_log_probs, class_targets, class_weights, eps_for, pt_log, require_binary,
-                       spatial_mean, spatial_sum)
+from ..tensors import (class_log_probs, class_targets, class_weights, eps_for, per_sample, pt_log,
+                       require_binary, spatial_mean, spatial_sum)
 
 
 def _weighted_ce(logits, target, w_fg, w_bg, gamma: float = 0.0) -> torch.Tensor:
@@ -24,10 +24,10 @@ def _weighted_ce(logits, target, w_fg, w_bg, gamma: float = 0.0) -> torch.Tensor
     g = class_targets(target)
     w = class_weights(g, w_fg, w_bg)
     term = w * g * logp
-    if gamma:
+    if not (isinstance(gamma, (int, float)) and gamma == 0):
         # log(1 - p_c): exact for binary (the other channel), clamped for softmax.
         log1mp = logp.flip(1) if logits.shape[1] == 1 else torch.log1p(-p.clamp(max=1 - eps_for(p.dtype)))
-        term = term * torch.exp(gamma * log1mp)
+        term = term * torch.exp(per_sample(gamma, log1mp) * log1mp)
     return -spatial_mean(term.sum(1, keepdim=True))
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from ..tensors import class_log_probs, class_targets, eps_for, probs, require_binary, safe_ratio, spatial_sum
+from ..tensors import class_log_probs, class_targets, eps_for, per_sample, probs, require_binary, safe_ratio, spatial_sum
 
 
 def _counts(logits: torch.Tensor, target: torch.Tensor):
@@ -37,6 +37,7 @@ def class_mean(per_class: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def tversky_index(logits, target, alpha: float, beta: float, smooth: float) -> torch.Tensor:
     """``(TP + s)/(TP + α FP + β FN + s)`` per sample and class, shape ``(B, C)``."""
     _, _, tp, fp, fn = _counts(logits, target)
+    alpha, beta, smooth = (per_sample(v, tp) for v in (alpha, beta, smooth))
     return safe_ratio(tp + smooth, tp + alpha * fp + beta * fn + smooth)
 
 
@@ -97,7 +98,7 @@ def focal_tversky(logits: torch.Tensor, target: torch.Tensor, alpha: float = 0.3
     so γ<1 keeps a finite gradient at a perfect prediction.
     """
     ti = tversky_index(logits, target, alpha, beta, smooth)
-    return class_mean((1 - ti).clamp_min(eps_for(ti.dtype)) ** gamma, target)
+    return class_mean((1 - ti).clamp_min(eps_for(ti.dtype)) ** per_sample(gamma, ti), target)
 
 
 def log_cosh_dice(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:

@@ -1,0 +1,262 @@
+"""Page scaffolding shared by every page: header and presenter mode, URL state, parameter widgets
+generated from the registry, exports and error display."""
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from segloss_core.registry import REGISTRY, Param
+
+PRESENT_CSS = """
+<style>
+html, body, [class*="css"], .stMarkdown, .stText, label, p, li { font-size: 1.25rem !important; }
+h1 { font-size: 2.6rem !important; } h2 { font-size: 2.0rem !important; } h3 { font-size: 1.6rem !important; }
+[data-testid="stSidebar"] { min-width: 22rem; }
+</style>
+"""
+
+
+@dataclass(frozen=True)
+class UrlParam:
+    """How one page setting travels in the URL: its default and what is allowed."""
+
+    default: Any
+    kind: type = float  # float, int, str or bool
+    low: float | None = None
+    high: float | None = None
+    choices: Sequence[str] | None = None
+
+    def parse(self, text: str) -> Any:
+        """The value for ``text``, or ``ValueError`` if it is not allowed."""
+        if self.kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if self.kind is str:
+            if self.choices is not None and text not in self.choices:
+                raise ValueError(text)
+            return text
+        v = float(text)
+        if not math.isfinite(v):
+            raise ValueError(text)
+        if self.kind is int:
+            if v != int(v):
+                raise ValueError(text)
+            v = int(v)
+        if (self.low is not None and v < self.low) or (self.high is not None and v > self.high):
+            raise ValueError(text)
+        return v
+
+    def dump(self, value: Any) -> str:
+        if self.kind is bool:
+            return "1" if value else "0"
+        if self.kind is float:
+            return f"{float(value):.6g}"
+        return str(value)
+
+
+def is_present() -> bool:
+    return st.query_params.get("present", "0") in ("1", "true")
+
+
+def device_badge() -> str:
+    from segloss_core.sweep import device_label, pick_device
+    return device_label(pick_device("auto"))
+
+
+def page_header(title: str, intro: str) -> bool:
+    """Title, intro and presenter mode; returns True in presenter mode."""
+    present = is_present()
+    if present:
+        st.markdown(PRESENT_CSS, unsafe_allow_html=True)
+    st.title(title)
+    st.markdown(intro)
+    st.sidebar.caption(f"Computing on **{device_badge()}**")
+    return present
+
+
+def url_state(spec: dict[str, UrlParam], *, notice: bool = True) -> dict[str, Any]:
+    """Values for the page's settings: URL first (validated), else session, else default.
+
+    On the first run of a page the URL seeds ``st.session_state[name]`` so widgets created with
+    ``key=name`` show the restored value. Bad or out-of-range URL values fall back to the default,
+    and one notice names them.
+    """
+    bad = []
+    seeded_flag = "_url_seeded_" + ",".join(sorted(spec))
+    first = not st.session_state.get(seeded_flag, False)
+    values = {}
+    for name, p in spec.items():
+        raw = st.query_params.get(name)
+        value = p.default
+        if raw is not None and first:
+            try:
+                value = p.parse(raw)
+            except (ValueError, TypeError):
+                bad.append(f"{name}={raw!r}")
+                value = p.default
+            st.session_state[name] = value
+        elif name in st.session_state:
+            value = st.session_state[name]
+        else:
+            st.session_state[name] = value
+        values[name] = value
+    st.session_state[seeded_flag] = True
+    if bad:
+        st.session_state["_url_bad"] = bad
+    if notice and st.session_state.get("_url_bad"):
+        st.info("Some link parameters were not valid and were reset to defaults: "
+                + ", ".join(st.session_state["_url_bad"]))
+    return values
+
+
+def sync_url(spec: dict[str, UrlParam], values: dict[str, Any]) -> None:
+    """Write the page's current settings into the URL (only those that differ from defaults)."""
+    keep = {k: v for k, v in st.query_params.items() if k == "present"}
+    for name, p in spec.items():
+        v = values.get(name, p.default)
+        if v != p.default:
+            keep[name] = p.dump(v)
+    if dict(st.query_params) != keep:
+        st.query_params.from_dict(keep)
+
+
+def param_url_spec(key: str, prefix: str) -> dict[str, UrlParam]:
+    """URL specs for every parameter of a loss, from the registry."""
+    out = {}
+    for p in REGISTRY[key].params:
+        name = f"{prefix}{key}.{p.name}"
+        if p.choices:
+            out[name] = UrlParam(p.default, str, choices=p.choices)
+        elif p.auto:
+            out[name] = UrlParam("auto", str)
+        else:
+            out[name] = UrlParam(p.default, float, p.low, p.high)
+    return out
+
+
+def _log_ticks(p: Param, n: int = 41) -> list[float]:
+    lo, hi = math.log10(p.low), math.log10(p.high)
+    vals = sorted({float(f"{10 ** (lo + (hi - lo) * i / (n - 1)):.3g}") for i in range(n)} | {float(p.default)})
+    return vals
+
+
+def param_widget(key: str, p: Param, widget_key: str, *, disabled: bool = False) -> Any:
+    """One widget for one registry parameter (slider, log slider, choice, or auto toggle)."""
+    label = f"{p.name}"
+    if p.choices:
+        if widget_key not in st.session_state or st.session_state[widget_key] not in p.choices:
+            st.session_state[widget_key] = p.default
+        return st.selectbox(label, p.choices, key=widget_key, help=p.help, disabled=disabled)
+    if p.auto:
+        auto_key = widget_key + ".auto"
+        raw = st.session_state.get(widget_key)
+        if auto_key not in st.session_state:
+            st.session_state[auto_key] = raw in (None, "auto")
+        use_auto = st.checkbox(f"{p.name}: auto (from the ground truth)", key=auto_key, help=p.help, disabled=disabled)
+        if use_auto:
+            return None
+        num_key = widget_key + ".value"
+        if num_key not in st.session_state:
+            st.session_state[num_key] = float(raw) if isinstance(raw, (int, float)) else (1.0 if p.log else (p.low + p.high) / 2)
+        return _numeric_slider(p, num_key, label, disabled)
+    if widget_key not in st.session_state or not isinstance(st.session_state[widget_key], (int, float)):
+        st.session_state[widget_key] = float(p.default)
+    return _numeric_slider(p, widget_key, label, disabled)
+
+
+def _numeric_slider(p: Param, widget_key: str, label: str, disabled: bool) -> float:
+    cur = float(st.session_state[widget_key])
+    if p.log:
+        ticks = _log_ticks(p)
+        if cur not in ticks:
+            ticks = sorted(set(ticks) | {cur})
+        return float(st.select_slider(label, options=ticks, key=widget_key, help=p.help + " (log scale)",
+                                      format_func=lambda v: f"{v:g}", disabled=disabled))
+    step = (p.high - p.low) / 100
+    cur = min(max(cur, p.low), p.high)
+    st.session_state[widget_key] = cur
+    return float(st.slider(label, float(p.low), float(p.high), step=step, key=widget_key, help=p.help,
+                           disabled=disabled))
+
+
+def loss_param_widgets(key: str, prefix: str = "", *, disabled: bool = False) -> dict[str, Any]:
+    """Widgets for every parameter of ``key``; returns ``{param: value}`` (None for auto)."""
+    out = {}
+    for p in REGISTRY[key].params:
+        v = param_widget(key, p, f"{prefix}{key}.{p.name}", disabled=disabled)
+        out[p.name] = v
+    return out
+
+
+def show_error(exc: BaseException) -> None:
+    """One clear line for an input problem; never a traceback."""
+    st.error(str(exc) if isinstance(exc, ValueError) else f"Something went wrong: {type(exc).__name__}: {exc}")
+
+
+@st.cache_resource(show_spinner=False)
+def _kaleido_ready() -> bool:
+    try:
+        import kaleido
+        kaleido.start_sync_server()
+        return True
+    except Exception:
+        return False
+
+
+def figure_png(fig) -> bytes | None:
+    """PNG bytes of a figure via kaleido (needs a Chromium); None when unavailable."""
+    try:
+        _kaleido_ready()
+        return fig.to_image(format="png", scale=2)
+    except Exception:
+        return None
+
+
+def export_buttons(fig, data: pd.DataFrame | None, name: str, config: dict | None = None, *, png: bool = True) -> None:
+    """Download buttons: CSV of the data behind the figure, PNG, interactive HTML, JSON config."""
+    cols = st.columns(4)
+    if data is not None:
+        cols[0].download_button("CSV data", data.to_csv(index=False).encode(), f"{name}.csv", "text/csv",
+                                key=f"dl_csv_{name}")
+    if fig is not None:
+        cols[2].download_button("Interactive HTML", fig.to_html(include_plotlyjs="cdn").encode(), f"{name}.html",
+                                "text/html", key=f"dl_html_{name}")
+        if png:
+            if cols[1].button("Prepare PNG", key=f"mk_png_{name}", help="renders with kaleido (~1 s)"):
+                st.session_state[f"png_{name}"] = figure_png(fig)
+            data_png = st.session_state.get(f"png_{name}")
+            if data_png:
+                cols[1].download_button("PNG image", data_png, f"{name}.png", "image/png", key=f"dl_png_{name}")
+            elif f"png_{name}" in st.session_state:
+                cols[1].caption("PNG export needs Chromium (kaleido); use the HTML export.")
+    if config is not None:
+        cols[3].download_button("Configuration (JSON)", json.dumps(config, indent=2, default=str).encode(),
+                                f"{name}-config.json", "application/json", key=f"dl_json_{name}")
+
+
+PAGES = {
+    "playground": "pages/playground.py",
+    "large_vs_small": "pages/large_vs_small.py",
+    "tune": "pages/tune.py",
+    "gradients": "pages/gradients.py",
+    "catalogue": "pages/catalogue.py",
+}
+
+
+def open_page(page: str, params: dict[str, Any] | None = None) -> None:
+    """Go to ``page`` (a key of ``PAGES``) with ``params`` in the URL; the target page restores
+    them through :func:`url_state` (its widgets are re-seeded from the URL)."""
+    for k in [k for k in st.session_state if str(k).startswith("_url_seeded_") or k == "_url_bad"]:
+        del st.session_state[k]
+    if is_present():
+        params = {**(params or {}), "present": "1"}
+    st.switch_page(PAGES[page], query_params={k: str(v) for k, v in (params or {}).items()})

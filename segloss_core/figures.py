@@ -1,0 +1,237 @@
+"""Figure builders: pure functions from computed data to Plotly figures. No Streamlit.
+
+Colours: the Okabe-Ito palette (safe for the common colour-vision deficiencies), with line dashes
+cycling so that 26 curves stay distinguishable; overlays use Okabe-Ito too (TP bluish green,
+FP vermillion, FN blue, TN light grey).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .registry import REGISTRY
+
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+DASHES = ("solid", "dash", "dot", "dashdot")
+REGION_COLORS = {"tn": "#EEEEEE", "tp": "#009E73", "fp": "#D55E00", "fn": "#0072B2"}
+REGION_NAMES = {"tp": "true positive", "fp": "false positive", "fn": "false negative", "tn": "true negative"}
+FAMILY_COLORS = {"distribution": "#0072B2", "region": "#D55E00", "boundary": "#009E73", "compound": "#CC79A7"}
+
+
+def line_style(i: int) -> dict:
+    """Colour and dash of the i-th curve: 8 colours × 4 dashes."""
+    return {"color": OKABE_ITO[i % len(OKABE_ITO)], "dash": DASHES[(i // len(OKABE_ITO)) % len(DASHES)]}
+
+
+def _name(key: str) -> str:
+    return REGISTRY[key].name if key in REGISTRY else key
+
+
+def _pair_figure(curves: pd.DataFrame, column: str, ytitle: str, titles: Sequence[str], log_y: bool = False,
+                 x: str = "level") -> go.Figure:
+    objects = list(dict.fromkeys(curves["object"]))
+    fig = make_subplots(rows=1, cols=len(objects), subplot_titles=list(titles)[: len(objects)],
+                        shared_yaxes=not log_y, horizontal_spacing=0.06)
+    for i, key in enumerate(dict.fromkeys(curves["loss"])):
+        style = line_style(i)
+        for j, obj in enumerate(objects):
+            d = curves[(curves["loss"] == key) & (curves["object"] == obj)]
+            fig.add_trace(go.Scatter(
+                x=d[x], y=d[column], mode="lines", name=_name(key), legendgroup=key, showlegend=j == 0,
+                line=dict(width=2, **style),
+                customdata=np.stack([d["fp"], d["fn"], d["value"]], axis=1) if {"fp", "fn"} <= set(d) else None,
+                hovertemplate=(f"<b>{_name(key)}</b><br>level %{{x}}<br>FP %{{customdata[0]}} px, "
+                               "FN %{customdata[1]} px<br>value %{customdata[2]:.4g}<extra></extra>")
+                if {"fp", "fn"} <= set(d) else None), row=1, col=j + 1)
+        for j in range(len(objects)):
+            fig.update_xaxes(title_text="error level k (k·Δ FP and k·Δ FN pixels)", row=1, col=j + 1)
+    fig.update_yaxes(title_text=ytitle, row=1, col=1)
+    if log_y:
+        fig.update_yaxes(type="log")
+    fig.update_layout(template="plotly_white", height=520, legend=dict(font=dict(size=11)),
+                      margin=dict(l=60, r=20, t=60, b=60), hovermode="closest")
+    return fig
+
+
+def _titles(curves: pd.DataFrame, masks: dict | None) -> list[str]:
+    out = []
+    for obj in dict.fromkeys(curves["object"]):
+        px = int(masks[obj].sum()) if masks and obj in masks else None
+        out.append(f"{obj.capitalize()} object" + (f" ({px:,} px)" if px is not None else ""))
+    return out
+
+
+def loss_curves(curves: pd.DataFrame, *, normalized: bool = True, masks: dict | None = None) -> go.Figure:
+    """Loss vs error level, the objects side by side; min-max normalized per loss, or raw values."""
+    col = "value_norm" if normalized else "value"
+    fig = _pair_figure(curves, col, "loss (min-max normalized per loss)" if normalized else "loss value",
+                       _titles(curves, masks))
+    fig.update_layout(title="Loss vs error: does each loss keep rising as the prediction gets worse?")
+    return fig
+
+
+def gradient_curves(curves: pd.DataFrame, *, masks: dict | None = None) -> go.Figure:
+    """‖∂L/∂z‖₂ vs error level on a log scale, the objects side by side."""
+    d = curves.copy()
+    d["grad_l2"] = d["grad_l2"].clip(lower=1e-12)
+    fig = _pair_figure(d, "grad_l2", "‖∂L/∂z‖₂ (log scale)", _titles(curves, masks), log_y=True)
+    fig.update_layout(title="Gradient magnitude vs error")
+    return fig
+
+
+def gradient_heatmaps(maps: dict[str, np.ndarray], *, shared_scale: bool = True, cols: int = 3,
+                      signed: bool = True, title: str = "Per-pixel gradient ∂L/∂z") -> go.Figure:
+    """Side-by-side per-pixel gradient maps; one shared colour scale or one per map."""
+    keys = list(maps)
+    if not keys:
+        raise ValueError("no gradient maps to show")
+    cols = max(1, min(cols, len(keys)))
+    rows = -(-len(keys) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_name(k) for k in keys],
+                        horizontal_spacing=0.04, vertical_spacing=0.08)
+    vmax_all = max(float(np.abs(m).max()) for m in maps.values()) or 1.0
+    for i, k in enumerate(keys):
+        m = np.asarray(maps[k], dtype=np.float64)
+        vmax = vmax_all if shared_scale else (float(np.abs(m).max()) or 1.0)
+        r, c = divmod(i, cols)
+        fig.add_trace(go.Heatmap(
+            z=m, zmin=-vmax if signed else 0, zmax=vmax, colorscale="RdBu_r" if signed else "Viridis",
+            showscale=shared_scale and i == 0 or not shared_scale,
+            colorbar=dict(len=0.9 / rows, y=1 - (r + 0.5) / rows, x=(c + 1) / cols - 0.01, thickness=10)
+            if not shared_scale else dict(thickness=12),
+            hovertemplate=f"{_name(k)}<br>x %{{x}}, y %{{y}}<br>∂L/∂z %{{z:.3e}}<extra></extra>"),
+            row=r + 1, col=c + 1)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_layout(template="plotly_white", height=max(320, 300 * rows), title=title,
+                      margin=dict(l=20, r=40, t=70, b=20))
+    return fig
+
+
+def overlay(gt: np.ndarray, pred: np.ndarray, *, title: str = "") -> go.Figure:
+    """TP/FP/FN/TN overlay of two binary masks with a legend that carries the pixel counts."""
+    gt = np.asarray(gt, bool)
+    pred = np.asarray(pred, bool)
+    cls = np.zeros(gt.shape, dtype=np.uint8)  # 0 TN, 1 TP, 2 FP, 3 FN
+    cls[gt & pred], cls[~gt & pred], cls[gt & ~pred] = 1, 2, 3
+    order = ("tn", "tp", "fp", "fn")
+    rgb = np.array([[int(REGION_COLORS[r][i:i + 2], 16) for i in (1, 3, 5)] for r in order], dtype=np.uint8)[cls]
+    fig = go.Figure(go.Image(z=rgb, hovertemplate="x %{x}, y %{y}<extra></extra>"))
+    for i, r in enumerate(order):
+        n = int((cls == i).sum())
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{REGION_NAMES[r]}: {n:,}",
+                                 marker=dict(size=12, color=REGION_COLORS[r], symbol="square",
+                                             line=dict(color="#555", width=1))))
+    fig.update_layout(template="plotly_white", title=title, height=420, margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="h", y=-0.05), xaxis=dict(visible=False),
+                      yaxis=dict(visible=False, scaleanchor="x"))
+    return fig
+
+
+def value_bars(values: dict[str, float]) -> go.Figure:
+    """Horizontal bars of loss values, coloured and grouped by family."""
+    keys = sorted(values, key=lambda k: (list(FAMILY_COLORS).index(REGISTRY[k].family), k))
+    fig = go.Figure()
+    for fam, color in FAMILY_COLORS.items():
+        ks = [k for k in keys if REGISTRY[k].family == fam]
+        if ks:
+            fig.add_trace(go.Bar(y=[_name(k) for k in ks], x=[values[k] for k in ks], orientation="h", name=fam,
+                                 marker_color=color, hovertemplate="%{y}: %{x:.4g}<extra></extra>"))
+    fig.update_layout(template="plotly_white", height=max(300, 26 * len(keys) + 80), barmode="group",
+                      yaxis=dict(autorange="reversed"), xaxis_title="loss value",
+                      margin=dict(l=10, r=10, t=30, b=40))
+    return fig
+
+
+def verdict_table(verdicts: pd.DataFrame) -> go.Figure:
+    """Measured verdicts beside the survey's claim, one row per loss."""
+    v = verdicts.set_index(["loss", "object"])
+    keys = list(dict.fromkeys(verdicts["loss"]))
+    objs = list(dict.fromkeys(verdicts["object"]))
+
+    def cell(k, o):
+        r = v.loc[(k, o)]
+        return f"{r['verdict']} (τ={r['kendall_tau']:.2f})"
+
+    cols = [[_name(k) for k in keys]]
+    header = ["loss"]
+    for o in objs:
+        header += [f"{o}: measured", f"{o}: survey"]
+        cols.append([cell(k, o) for k in keys])
+        cols.append(["rises" if v.loc[(k, o)]["survey_monotone"] else "does not rise" for k in keys])
+    fill = [["#FFFFFF"] * len(keys)]
+    for o in objs:
+        agree = ["#FFFFFF" if v.loc[(k, o)]["agrees"] else "#FBE3D6" for k in keys]
+        fill += [agree, agree]
+    fig = go.Figure(go.Table(header=dict(values=header, fill_color="#DDDDDD", align="left"),
+                             cells=dict(values=cols, fill_color=fill, align="left", height=24)))
+    fig.update_layout(height=30 * len(keys) + 80, margin=dict(l=10, r=10, t=30, b=10),
+                      title="Measured verdicts beside the survey's claim (shaded: disagreement)")
+    return fig
+
+
+def grid_heatmap(values: np.ndarray, x: Iterable[float], y: Iterable[float], *, xname: str, yname: str,
+                 quantity: str, marker: tuple[float, float] | None = None) -> go.Figure:
+    """Heatmap of ``values[i_y, i_x]`` over a 2-D parameter grid, with hover read-outs and an
+    optional marker at the current parameter values."""
+    x, y = list(x), list(y)
+    fig = go.Figure(go.Heatmap(z=values, x=x, y=y, colorscale="Viridis", colorbar=dict(title=quantity),
+                               hovertemplate=f"{xname}=%{{x:.3g}}<br>{yname}=%{{y:.3g}}<br>{quantity}=%{{z:.4g}}<extra></extra>"))
+    if marker is not None:
+        fig.add_trace(go.Scatter(x=[marker[0]], y=[marker[1]], mode="markers", name="current",
+                                 marker=dict(symbol="x", size=14, color="#D55E00", line=dict(width=2))))
+    fig.update_layout(template="plotly_white", xaxis_title=xname, yaxis_title=yname, height=460,
+                      margin=dict(l=60, r=20, t=40, b=60), showlegend=False)
+    return fig
+
+
+def mask_thumbnails(images: Sequence[np.ndarray], labels: Sequence[str], *, gt: np.ndarray | None = None,
+                    title: str = "") -> go.Figure:
+    """Small multiples of predictions (overlaid on ``gt`` when given) so the x-axis means something."""
+    n = len(images)
+    fig = make_subplots(rows=1, cols=n, subplot_titles=list(labels), horizontal_spacing=0.01)
+    for i, img in enumerate(images):
+        if gt is not None:
+            sub = overlay(gt, np.asarray(img) > 0.5).data[0]
+        else:
+            sub = go.Heatmap(z=img, colorscale="Greys", showscale=False)
+        fig.add_trace(sub, row=1, col=i + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed")
+    fig.update_layout(height=200, margin=dict(l=0, r=0, t=40 if title else 24, b=0), title=title or None)
+    return fig
+
+
+def gradient_vs_size(df: pd.DataFrame) -> go.Figure:
+    """Gradient magnitude vs object radius (log-log), one curve per loss."""
+    fig = go.Figure()
+    for i, key in enumerate(dict.fromkeys(df["loss"])):
+        d = df[df["loss"] == key]
+        fig.add_trace(go.Scatter(x=d["radius"], y=d["grad_l2"].clip(lower=1e-12), mode="lines+markers",
+                                 name=_name(key), line=dict(width=2, **line_style(i)),
+                                 hovertemplate=f"<b>{_name(key)}</b><br>radius %{{x}} px<br>‖∂L/∂z‖₂ %{{y:.3e}}<extra></extra>"))
+    fig.update_layout(template="plotly_white", xaxis=dict(type="log", title="object radius (px)"),
+                      yaxis=dict(type="log", title="‖∂L/∂z‖₂"), height=480,
+                      title="Gradient magnitude vs object size (fixed relative error)")
+    return fig
+
+
+def survey_figure(curves: pd.DataFrame, verdicts: pd.DataFrame, masks: dict | None = None) -> go.Figure:
+    """The exported survey figure: normalized curves for both objects, then the verdict table."""
+    top = loss_curves(curves, normalized=True, masks=masks)
+    objs = list(dict.fromkeys(curves["object"]))
+    fig = make_subplots(rows=2, cols=len(objs), row_heights=[0.45, 0.55],
+                        specs=[[{"type": "xy"}] * len(objs), [{"type": "table", "colspan": len(objs)}] + [None] * (len(objs) - 1)],
+                        subplot_titles=_titles(curves, masks) + [""], vertical_spacing=0.08)
+    for tr in top.data:
+        fig.add_trace(tr, row=1, col=1 if tr.xaxis in (None, "x") else int(tr.xaxis[1:]))
+    fig.add_trace(verdict_table(verdicts).data[0], row=2, col=1)
+    fig.update_yaxes(title_text="normalized loss", row=1, col=1)
+    fig.update_xaxes(title_text="error level k")
+    fig.update_layout(template="plotly_white", height=1500, width=1400,
+                      title="Survey reproduction: loss vs error for a large and a small object")
+    return fig

@@ -1,0 +1,191 @@
+"""The sweep engine: one ground truth, a stack of predictions, many losses, in batched passes.
+
+* Ground-truth distance maps are computed once per sweep (:class:`~segloss_core.distance.TargetMaps`)
+  and shared by every loss and every level.
+* Predictions are processed in chunks of ``chunk`` samples so memory stays bounded whatever the
+  number of levels.
+* Parameter grids (:func:`param_grid`) are batched too: every grid point becomes a sample with its
+  own parameter values (per-sample parameters, see :func:`segloss_core.tensors.per_sample`).
+  Losses that are a mean of a per-pixel term of ``(z, g)`` alone (registry flag ``pixelwise``) are
+  evaluated exactly on each level's distinct ``(z, g)`` pairs weighted by their pixel counts,
+  which turns a 25×25×41 focal grid over 65 536-pixel images into a few thousand tiny samples.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import torch
+
+from .distance import TargetMaps
+from .gradients import REGIONS, loss_gradients
+from .registry import get
+from .tensors import logits_from_probs
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``"auto"``: CUDA when present, else CPU. ``"cuda"`` without a GPU raises ``ValueError``."""
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda requested but no CUDA device is available")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda; got {name!r}")
+    return torch.device(name)
+
+
+def device_label(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"GPU ({torch.cuda.get_device_name(device)})"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+@dataclass
+class SweepResult:
+    """Per-loss arrays over the L predictions of a sweep (NumPy, float64)."""
+
+    keys: list[str]
+    values: dict[str, np.ndarray]  # key -> (L,)
+    grad_l2: dict[str, np.ndarray]  # key -> (L,)
+    region_grad: dict[str, dict[str, np.ndarray]]  # key -> region -> (L,) mean |dL/dz|
+    region_count: dict[str, np.ndarray]  # region -> (L,)
+    grads: dict[str, np.ndarray] = field(default_factory=dict)  # key -> (L, H, W) if kept
+    device: str = "cpu"
+
+
+def _check_stack(gt: np.ndarray, preds: np.ndarray) -> None:
+    if gt.ndim != 2:
+        raise ValueError(f"ground truth must be 2-D; got shape {gt.shape}")
+    if preds.ndim != 3 or preds.shape[1:] != gt.shape:
+        raise ValueError(f"predictions must be (L, {gt.shape[0]}, {gt.shape[1]}); got {preds.shape}")
+    if preds.shape[0] == 0:
+        raise ValueError("no predictions to evaluate (zero levels)")
+    if not np.isfinite(preds).all() or preds.min() < 0 or preds.max() > 1:
+        raise ValueError("predictions must be probabilities in [0, 1] without NaN")
+
+
+def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: dict[str, dict[str, Any]] | None = None,
+              *, device: str | torch.device = "auto", dtype: torch.dtype = torch.float32, keep_grads: bool = False,
+              wrt_probs: bool = False, chunk: int = 64, maps: TargetMaps | None = None,
+              progress: Callable[[float], None] | None = None) -> SweepResult:
+    """Evaluate ``keys`` on every prediction of ``preds`` ``(L, H, W)`` against ``gt`` ``(H, W)``.
+
+    Returns values, gradient L2 norms and region means per level; with ``keep_grads`` also the
+    per-pixel gradient maps (w.r.t. the logits, or the probabilities with ``wrt_probs``).
+    """
+    keys = list(keys)
+    for k in keys:
+        get(k)
+    gt = np.asarray(gt).astype(bool)
+    preds = np.asarray(preds)
+    _check_stack(gt, preds)
+    dev = pick_device(device) if not isinstance(device, torch.device) else device
+    target = torch.as_tensor(gt, dtype=dtype, device=dev)[None, None]
+    if maps is None or maps.target.shape != target.shape:
+        maps = TargetMaps(target)
+    L = preds.shape[0]
+    values = {k: np.empty(L) for k in keys}
+    l2 = {k: np.empty(L) for k in keys}
+    reg = {k: {r: np.empty(L) for r in REGIONS} for k in keys}
+    counts = {r: np.empty(L) for r in REGIONS}
+    grads = {k: np.empty((L,) + gt.shape, dtype=np.float32) for k in keys} if keep_grads else {}
+    for start in range(0, L, chunk):
+        sl = slice(start, min(L, start + chunk))
+        logits = logits_from_probs(torch.as_tensor(preds[sl], dtype=dtype, device=dev)[:, None])
+        rep = loss_gradients(logits, target, keys, params, maps=maps, wrt_probs=wrt_probs)
+        for k, r in rep.losses.items():
+            values[k][sl] = r.value.double().cpu().numpy()
+            l2[k][sl] = r.l2.double().cpu().numpy()
+            for name in REGIONS:
+                reg[k][name][sl] = r.region_mean[name].double().cpu().numpy()
+            if keep_grads:
+                g = r.grad_p if wrt_probs else r.grad
+                grads[k][sl] = g[:, 0].float().cpu().numpy()
+        for name in REGIONS:
+            counts[name][sl] = rep.region_count[name].cpu().numpy()
+        if progress:
+            progress(sl.stop / L)
+    return SweepResult(keys, values, l2, reg, counts, grads, device_label(dev))
+
+
+def _unique_pairs(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per level, the distinct (z, g) pairs and their pixel counts, padded to a common length.
+
+    Returns ``(z, g, w)`` of shape ``(L, U)``; padding has weight 0.
+    """
+    L = logits.shape[0]
+    z = logits.reshape(L, -1)
+    g = target.expand_as(logits).reshape(L, -1)
+    # g is 0/1 and |z| < 100 (clamped probabilities), so z + 1000 g is an exact, fast 1-D key.
+    rows = []
+    for i in range(L):
+        key, cnt = torch.unique(z[i].double() + 1000.0 * g[i].double(), return_counts=True)
+        gi = (key > 500).double()
+        rows.append((torch.stack([key - 1000.0 * gi, gi], 1).to(z.dtype), cnt))
+    u = max(p.shape[0] for p, _ in rows)
+    zz = torch.zeros(L, u, dtype=z.dtype, device=z.device)
+    gg = torch.zeros_like(zz)
+    ww = torch.zeros_like(zz)
+    for i, (pairs, cnt) in enumerate(rows):
+        n = pairs.shape[0]
+        zz[i, :n], gg[i, :n], ww[i, :n] = pairs[:, 0], pairs[:, 1], cnt.to(z.dtype)
+    return zz, gg, ww
+
+
+def param_grid(gt: np.ndarray, preds: np.ndarray, key: str, grid: dict[str, Iterable[float]],
+               base: dict[str, Any] | None = None, *, device: str | torch.device = "auto",
+               dtype: torch.dtype = torch.float32, chunk_pixels: int = 2**24, maps: TargetMaps | None = None) -> np.ndarray:
+    """Loss values over a parameter grid × the predictions, in batched passes.
+
+    ``grid`` maps one or two numeric parameter names to their values. Returns an array of shape
+    ``(len(v1)[, len(v2)], L)``. Every grid value is validated against the registry.
+    """
+    spec = get(key)
+    names = list(grid)
+    if not 1 <= len(names) <= 2:
+        raise ValueError("a parameter grid has one or two parameters")
+    axes = [[spec.param(n).validate(v) for v in grid[n]] for n in names]
+    if any(not spec.param(n).numeric for n in names) or any(v is None for ax in axes for v in ax):
+        raise ValueError("grid parameters must be numeric values")
+    fixed = spec.resolve({k: v for k, v in (base or {}).items() if k not in names})
+    gt = np.asarray(gt).astype(bool)
+    preds = np.asarray(preds)
+    _check_stack(gt, preds)
+    dev = pick_device(device) if not isinstance(device, torch.device) else device
+    target = torch.as_tensor(gt, dtype=dtype, device=dev)[None, None]
+    logits = logits_from_probs(torch.as_tensor(preds, dtype=dtype, device=dev)[:, None])
+    L = logits.shape[0]
+    mesh = np.array(np.meshgrid(*axes, indexing="ij")).reshape(len(names), -1)  # (n, P)
+    P = mesh.shape[1]
+    compress = spec.pixelwise and all(v is not None for v in fixed.values())
+    if compress:
+        z, g, w = _unique_pairs(logits, target)  # (L, U)
+        sample_z = z[:, None, :, None]  # (L, 1, U, 1): U "pixels" per level image
+        sample_g = g[:, None, :, None]
+        n_pix = float(gt.size)
+    else:
+        sample_z, sample_g = logits, target.expand_as(logits)
+    per_sample_pixels = sample_z[0].numel()
+    step = max(1, chunk_pixels // max(1, per_sample_pixels * L))
+    out = np.empty((P, L))
+    kwargs_maps = {"maps": maps or TargetMaps(target)} if spec.needs_maps else {}
+    with torch.no_grad():
+        for s in range(0, P, step):
+            idx = slice(s, min(P, s + step))
+            n = idx.stop - idx.start
+            kw = dict(fixed)
+            for j, name in enumerate(names):
+                kw[name] = torch.as_tensor(mesh[j, idx], dtype=dtype, device=dev).repeat_interleave(L)
+            zb = sample_z.repeat(n, *([1] * (sample_z.ndim - 1)))
+            gb = sample_g.repeat(n, *([1] * (sample_g.ndim - 1)))
+            if compress:
+                # mean over pixels of a per-pixel term == Σ_u count_u · term(z_u, g_u) / N
+                per_pixel = spec.fn(zb.reshape(-1, 1, 1, 1), gb.reshape(-1, 1, 1, 1),
+                                    **{k: (v.repeat_interleave(zb.shape[2]) if isinstance(v, torch.Tensor) else v)
+                                       for k, v in kw.items()})
+                vals = (per_pixel.reshape(n * L, -1) * w.repeat(n, 1)).sum(1) / n_pix
+            else:
+                vals = spec.fn(zb, gb, **kwargs_maps, **kw)
+            out[idx] = vals.reshape(n, L).double().cpu().numpy()
+    return out.reshape([len(a) for a in axes] + [L])
