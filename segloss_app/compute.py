@@ -79,3 +79,27 @@ def grid(gt: np.ndarray, preds: np.ndarray, key: str, x_name: str, x_values: tup
     from segloss_core.sweep import param_grid
     base = json.loads(base_json)
     return param_grid(gt, preds, key, {y_name: y_values, x_name: x_values}, base)
+
+
+# ---- Playground (appended): values without per-pixel maps, and a hand-made prediction softened
+@st.cache_data(max_entries=64, show_spinner=False)
+def pair_values(gt: np.ndarray, soft: np.ndarray, keys: tuple[str, ...], params_json: str) -> dict[str, Any]:
+    """Like :func:`pair_report` without the per-pixel gradient maps (small cache entries): the
+    value table (values, gradient L2 norms, region means), region counts and hard metrics."""
+    from segloss_core.metrics import hard_metrics
+    from segloss_core.sweep import run_sweep
+
+    params = json.loads(params_json)
+    res = run_sweep(gt, soft[None], list(keys), params, keep_grads=False)
+    table = pd.DataFrame([{
+        "loss": k, "name": REGISTRY[k].name, "family": REGISTRY[k].family, "value": res.values[k][0],
+        "grad_l2": res.grad_l2[k][0], **{f"grad_{r}": res.region_grad[k][r][0] for r in ("tp", "fp", "fn", "tn")},
+    } for k in keys])
+    return {"table": table, "counts": {r: int(res.region_count[r][0]) for r in res.region_count},
+            "metrics": hard_metrics(gt, soft > 0.5), "device": res.device}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def soften_mask(mask: np.ndarray, confidence: float, blur: float) -> np.ndarray:
+    """Probabilities ``c`` / ``1 - c`` (optionally blurred) for a hand-made hard prediction."""
+    return P.soften(mask, confidence=confidence, blur_sigma=blur).astype(np.float32)

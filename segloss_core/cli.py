@@ -73,7 +73,7 @@ def evaluate_pair(gt: np.ndarray, prob: np.ndarray, keys: list[str],
         raise UsageError(f"ground truth is {gt.shape[0]}x{gt.shape[1]} but prediction is {prob.shape[0]}x{prob.shape[1]}")
     target = torch.as_tensor(gt, dtype=torch.float64)[None, None]
     logits = logits_from_probs(torch.as_tensor(prob, dtype=torch.float64)[None, None])
-    rep = loss_gradients(logits, target, keys, params, summaries=True)
+    rep = loss_gradients(logits, target, keys, params)
     return {
         "losses": {k: {"value": _json_float(r.value.item()), "grad_l2": _json_float(r.l2.item())}
                    for k, r in rep.losses.items()},

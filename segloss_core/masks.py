@@ -348,7 +348,8 @@ def make_shape_info(
         ``area``, ``fraction`` and ``radius`` may be given; with none, ``radius = min(H, W) / 4``.
     center : (float, float), optional
         Centre as fractions ``(fy, fx)`` of the image, each in ``[0, 1]``; default the middle.
-        Only for ``n_objects == 1``.
+        Validated but ignored when ``n_objects > 1`` (the grid fills the image; the message
+        says so when the centre is not the middle).
     n_objects : int, default 1
         Objects laid out on a regular grid (row-major, cells of equal size), identical in scale,
         never overlapping or touching (at least one background pixel between neighbours).
@@ -391,9 +392,8 @@ def make_shape_info(
     given = [k for k, v in (("area", area), ("fraction", fraction), ("radius", radius)) if v is not None]
     if len(given) > 1:
         raise ValueError(f"give at most one of area, fraction, radius; got {', '.join(given)}")
+    center_note = ""
     if center is not None:
-        if n > 1:
-            raise ValueError("center applies to a single object; several objects are laid out on a grid")
         try:
             fy, fx = (_finite("center", v) for v in center)
         except TypeError:
@@ -401,6 +401,10 @@ def make_shape_info(
         if not (0.0 <= fy <= 1.0 and 0.0 <= fx <= 1.0):
             raise ValueError(f"center fractions must be in [0, 1]; got {center!r}")
         center = (fy, fx)
+        if n > 1:
+            if center != (0.5, 0.5):
+                center_note = "; center ignored: several objects are laid out on a grid"
+            center = None
     aspect = _finite("aspect", aspect)
     if not 0.1 <= aspect <= 10.0:
         raise ValueError(f"aspect must be in [0.1, 10]; got {aspect!r}")
@@ -416,7 +420,7 @@ def make_shape_info(
         if not MIN_FRACTION <= fraction <= MAX_FRACTION:
             raise ValueError(f"fraction must be in [{MIN_FRACTION:g}, {MAX_FRACTION:g}]; got {fraction:g}")
         target = fraction * H * W
-        what = f"fraction {fraction:g} of a {H}x{W} image is {target:.3g} px"
+        what = f"fraction {fraction:g} of a {H}x{W} image is {target:.4g} px"
         smallest = f"the smallest fraction for this size is {n / (H * W):.3g}"
     elif area is not None:
         target = _finite("area", area)
@@ -483,7 +487,7 @@ def make_shape_info(
         msg = f"{desc} with radius {r:g}: {pixels} px ({pixels / (H * W):.3g} of {H}x{W})"
     else:
         msg = f"requested {target:.4g} px, got {pixels} px ({(pixels - target) / target:+.1%}) with radius {r:.4g}"
-    return MaskInfo(mask, shape, hw, float(r), pixels, pixels / (H * W), target, n, list(centers), msg)
+    return MaskInfo(mask, shape, hw, float(r), pixels, pixels / (H * W), target, n, list(centers), msg + center_note)
 
 
 def make_shape(

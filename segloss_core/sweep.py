@@ -6,9 +6,10 @@
   number of levels.
 * Parameter grids (:func:`param_grid`) are batched too: every grid point becomes a sample with its
   own parameter values (per-sample parameters, see :func:`segloss_core.tensors.per_sample`).
-  Losses that are a mean of a per-pixel term of ``(z, g)`` alone (registry flag ``pixelwise``) are
-  evaluated exactly on each level's distinct ``(z, g)`` pairs weighted by their pixel counts,
-  which turns a 25×25×41 focal grid over 65 536-pixel images into a few thousand tiny samples.
+  Losses flagged ``reducible`` (their value depends on the pixels only through per-pixel terms of
+  ``(z, g)`` and sums of them) are evaluated exactly on each level's distinct ``(z, g)`` pairs
+  weighted by their pixel counts, which turns a 25×25×41 focal grid over 65 536-pixel images into a
+  few thousand tiny samples.
 """
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ import numpy as np
 import torch
 
 from .distance import TargetMaps
-from .gradients import REGIONS, loss_gradients
+from .gradients import REGIONS, compress, loss_gradients
 from .registry import get
-from .tensors import logits_from_probs
+from .tensors import logits_from_probs, weighted_pixels
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -109,30 +110,6 @@ def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: di
     return SweepResult(keys, values, l2, reg, counts, grads, device_label(dev))
 
 
-def _unique_pairs(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per level, the distinct (z, g) pairs and their pixel counts, padded to a common length.
-
-    Returns ``(z, g, w)`` of shape ``(L, U)``; padding has weight 0.
-    """
-    L = logits.shape[0]
-    z = logits.reshape(L, -1)
-    g = target.expand_as(logits).reshape(L, -1)
-    # g is 0/1 and |z| < 100 (clamped probabilities), so z + 1000 g is an exact, fast 1-D key.
-    rows = []
-    for i in range(L):
-        key, cnt = torch.unique(z[i].double() + 1000.0 * g[i].double(), return_counts=True)
-        gi = (key > 500).double()
-        rows.append((torch.stack([key - 1000.0 * gi, gi], 1).to(z.dtype), cnt))
-    u = max(p.shape[0] for p, _ in rows)
-    zz = torch.zeros(L, u, dtype=z.dtype, device=z.device)
-    gg = torch.zeros_like(zz)
-    ww = torch.zeros_like(zz)
-    for i, (pairs, cnt) in enumerate(rows):
-        n = pairs.shape[0]
-        zz[i, :n], gg[i, :n], ww[i, :n] = pairs[:, 0], pairs[:, 1], cnt.to(z.dtype)
-    return zz, gg, ww
-
-
 def param_grid(gt: np.ndarray, preds: np.ndarray, key: str, grid: dict[str, Iterable[float]],
                base: dict[str, Any] | None = None, *, device: str | torch.device = "auto",
                dtype: torch.dtype = torch.float32, chunk_pixels: int = 2**24, maps: TargetMaps | None = None) -> np.ndarray:
@@ -158,16 +135,12 @@ def param_grid(gt: np.ndarray, preds: np.ndarray, key: str, grid: dict[str, Iter
     L = logits.shape[0]
     mesh = np.array(np.meshgrid(*axes, indexing="ij")).reshape(len(names), -1)  # (n, P)
     P = mesh.shape[1]
-    compress = spec.pixelwise and all(v is not None for v in fixed.values())
-    if compress:
-        z, g, w = _unique_pairs(logits, target)  # (L, U)
-        sample_z = z[:, None, :, None]  # (L, 1, U, 1): U "pixels" per level image
-        sample_g = g[:, None, :, None]
-        n_pix = float(gt.size)
+    comp = compress(logits, target) if spec.reducible else None
+    if comp is not None:  # exact: distinct (z, g) pairs weighted by their pixel counts
+        sample_z, sample_g, sample_w = comp.z, comp.g, comp.w
     else:
-        sample_z, sample_g = logits, target.expand_as(logits)
-    per_sample_pixels = sample_z[0].numel()
-    step = max(1, chunk_pixels // max(1, per_sample_pixels * L))
+        sample_z, sample_g, sample_w = logits, target.expand_as(logits), None
+    step = max(1, chunk_pixels // max(1, sample_z[0].numel() * L))
     out = np.empty((P, L))
     kwargs_maps = {"maps": maps or TargetMaps(target)} if spec.needs_maps else {}
     with torch.no_grad():
@@ -177,14 +150,11 @@ def param_grid(gt: np.ndarray, preds: np.ndarray, key: str, grid: dict[str, Iter
             kw = dict(fixed)
             for j, name in enumerate(names):
                 kw[name] = torch.as_tensor(mesh[j, idx], dtype=dtype, device=dev).repeat_interleave(L)
-            zb = sample_z.repeat(n, *([1] * (sample_z.ndim - 1)))
-            gb = sample_g.repeat(n, *([1] * (sample_g.ndim - 1)))
-            if compress:
-                # mean over pixels of a per-pixel term == Σ_u count_u · term(z_u, g_u) / N
-                per_pixel = spec.fn(zb.reshape(-1, 1, 1, 1), gb.reshape(-1, 1, 1, 1),
-                                    **{k: (v.repeat_interleave(zb.shape[2]) if isinstance(v, torch.Tensor) else v)
-                                       for k, v in kw.items()})
-                vals = (per_pixel.reshape(n * L, -1) * w.repeat(n, 1)).sum(1) / n_pix
+            rep = (n,) + (1,) * (sample_z.ndim - 1)
+            zb, gb = sample_z.repeat(rep), sample_g.repeat(rep)
+            if sample_w is not None:
+                with weighted_pixels(sample_w.repeat(rep), comp.n_pixels):
+                    vals = spec.fn(zb, gb, **kw)
             else:
                 vals = spec.fn(zb, gb, **kwargs_maps, **kw)
             out[idx] = vals.reshape(n, L).double().cpu().numpy()

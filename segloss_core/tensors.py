@@ -12,8 +12,36 @@ One calling convention for the whole library:
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import torch
 import torch.nn.functional as F
+
+# (weights (B, 1, U, 1), pixels per image) while a compressed batch is evaluated; see weighted_pixels.
+_PIXEL_WEIGHTS: ContextVar = ContextVar("pixel_weights", default=None)
+
+
+@contextmanager
+def weighted_pixels(weights: torch.Tensor, n_pixels: float):
+    """Evaluate losses on a compressed batch: inside this context each "pixel" of a ``(B, C, U, 1)``
+    input stands for ``weights[b, 0, u, 0]`` identical pixels out of ``n_pixels`` per image.
+
+    Only the two spatial reductions below (and :func:`pixel_count`) look at the weights, so a loss
+    whose value depends on the pixels only through per-pixel terms and their sums or means (registry
+    flag ``reducible``) gives exactly the value it has on the full image.
+    """
+    token = _PIXEL_WEIGHTS.set((weights, float(n_pixels)))
+    try:
+        yield
+    finally:
+        _PIXEL_WEIGHTS.reset(token)
+
+
+def pixel_count(x: torch.Tensor) -> float:
+    """Pixels per image (the full count inside :func:`weighted_pixels`)."""
+    w = _PIXEL_WEIGHTS.get()
+    return w[1] if w is not None else float(x[0, 0].numel())
 
 
 def eps_for(dtype: torch.dtype) -> float:
@@ -45,12 +73,18 @@ def require_binary(name: str, logits: torch.Tensor) -> None:
 
 def spatial_sum(x: torch.Tensor) -> torch.Tensor:
     """Sum over all spatial dims: ``(B, C, *spatial) -> (B, C)``."""
-    return x.flatten(2).sum(-1)
+    w = _PIXEL_WEIGHTS.get()
+    if w is None:
+        return x.flatten(2).sum(-1)
+    return (x.flatten(2) * w[0].flatten(2)).sum(-1)
 
 
 def spatial_mean(x: torch.Tensor) -> torch.Tensor:
     """Mean over channels-and-space per sample: ``(B, C, *spatial) -> (B,)``."""
-    return x.flatten(1).mean(-1)
+    w = _PIXEL_WEIGHTS.get()
+    if w is None:
+        return x.flatten(1).mean(-1)
+    return (x.flatten(2) * w[0].flatten(2)).sum((1, 2)) / (w[1] * x.shape[1])
 
 
 def probs(logits: torch.Tensor) -> torch.Tensor:

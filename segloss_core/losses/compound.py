@@ -74,23 +74,30 @@ def dice_focal(logits: torch.Tensor, target: torch.Tensor, lam: float = 0.5, gam
     return dice(logits, target, smooth) + lam * 2.0 * focal(logits, target, alpha=0.5, gamma=gamma)
 
 
-def _gaussian_window(ndim: int, like: torch.Tensor, size: int = 3, sigma: float = 1.5) -> torch.Tensor:
+def _gaussian_1d(like: torch.Tensor, size: int = 3, sigma: float = 1.5) -> torch.Tensor:
     ax = torch.arange(size, dtype=like.dtype, device=like.device) - (size - 1) / 2
-    g1 = torch.exp(-(ax**2) / (2 * sigma**2))
-    k = g1
-    for _ in range(ndim - 1):
-        k = k[..., None] * g1
-    return (k / k.sum())[None, None]
+    k = torch.exp(-(ax**2) / (2 * sigma**2))
+    return k / k.sum()
+
+
+def _gaussian_blur(x: torch.Tensor) -> torch.Tensor:
+    """Normalized 3-tap Gaussian (σ=1.5) along every spatial axis (separable, replicate padding)."""
+    k = _gaussian_1d(x)
+    nd = x.ndim - 2
+    out = x
+    for axis in range(2, 2 + nd):
+        pad = [0, 0] * nd
+        pad[2 * (x.ndim - 1 - axis)] = pad[2 * (x.ndim - 1 - axis) + 1] = 1
+        xp = F.pad(out, pad, mode="replicate")
+        n = out.shape[axis]
+        out = sum(k[i] * xp.narrow(axis, i, n) for i in range(3))
+    return out
 
 
 def _local_standardize(x: torch.Tensor, c: float) -> torch.Tensor:
     """``(x - μ + C)/(σ + C)`` with Gaussian-window local mean and std (3×3[×3], σ=1.5, replicate pad)."""
-    nd = x.ndim - 2
-    win = _gaussian_window(nd, x)
-    conv = F.conv2d if nd == 2 else F.conv3d
-    pad = (1,) * (2 * nd)
-    mu = conv(F.pad(x, pad, mode="replicate"), win)
-    var = (conv(F.pad(x * x, pad, mode="replicate"), win) - mu**2).clamp_min(0)
+    mu = _gaussian_blur(x)
+    var = (_gaussian_blur(x * x) - mu**2).clamp_min(0)
     return (x - mu + c) / (var.sqrt() + c)
 
 
@@ -108,8 +115,8 @@ def cmss(logits: torch.Tensor, target: torch.Tensor, beta: float = 0.1, c: float
     require_binary("cmss", logits)
     with torch.no_grad():
         p = torch.sigmoid(logits)
-        g = target.expand_as(p).to(p.dtype)
-        e = (_local_standardize(g, c) - _local_standardize(p, c)).abs()
+        # the target is standardized once, then broadcast (one ground truth for a whole sweep)
+        e = (_local_standardize(target.to(p.dtype), c) - _local_standardize(p, c)).abs()
         emax = e.flatten(1).max(1).values.reshape(-1, *([1] * (e.ndim - 1)))
         f = (e > beta * emax).to(e.dtype)
     num = (e * f * -pt_log(logits, target)).flatten(1).sum(1)

@@ -13,7 +13,7 @@ import math
 import torch
 
 from ..distance import TargetMaps, resolve_maps
-from ..tensors import (class_log_probs, class_targets, class_weights, eps_for, per_sample, pt_log,
+from ..tensors import (class_log_probs, class_targets, class_weights, eps_for, per_sample, pixel_count, pt_log,
                        require_binary, spatial_mean, spatial_sum)
 
 
@@ -45,7 +45,7 @@ def bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def _auto_beta(target: torch.Tensor, kind: str) -> torch.Tensor:
     """Per-sample automatic β from the foreground count (binary: channel 0; multi-class: non-background)."""
     fg = spatial_sum(target[:, -1:] if target.shape[1] == 1 else target[:, 1:]).sum(1)
-    n = float(target[0, 0].numel())
+    n = pixel_count(target)
     if kind == "wce":  # (N - Σg) / Σg; empty GT -> 1 (the β term is zero anyway)
         return torch.where(fg > 0, (n - fg) / fg.clamp_min(1), torch.ones_like(fg))
     return 1 - fg / n  # balanced: 1 - Σg/N

@@ -57,12 +57,23 @@ def lovasz_softmax(logits: torch.Tensor, target: torch.Tensor, classes: str = "p
     """
     if classes not in ("present", "all"):
         raise ValueError(f"classes must be 'present' or 'all'; got {classes!r}")
-    p, _ = class_log_probs(logits)
-    g = class_targets(target).expand_as(p)
-    b, k = p.shape[:2]
-    pr = p.reshape(b * k, -1)
-    gr = g.reshape(b * k, -1)
-    vals = _lovasz_rows((gr - pr).abs(), gr).reshape(b, k)
+    b = logits.shape[0]
+    if logits.shape[1] == 1:
+        # Two-class softmax {1-p, p}: both classes have the same errors |g - p|, so one sort serves both.
+        p = torch.sigmoid(logits).reshape(b, -1)
+        g = target.expand_as(logits).reshape(b, -1)
+        err_sorted, perm = torch.sort((g - p).abs(), dim=1, descending=True)
+        fg = torch.gather(g, 1, perm)
+        vals = torch.stack([(err_sorted * lovasz_grad(1 - fg)).sum(1), (err_sorted * lovasz_grad(fg)).sum(1)], 1)
+        gr = torch.stack([1 - g, g], 1).reshape(2 * b, -1)
+        k = 2
+    else:
+        p, _ = class_log_probs(logits)
+        g = class_targets(target).expand_as(p)
+        k = p.shape[1]
+        pr = p.reshape(b * k, -1)
+        gr = g.reshape(b * k, -1)
+        vals = _lovasz_rows((gr - pr).abs(), gr).reshape(b, k)
     if classes == "all":
         return vals.mean(1)
     present = (gr.sum(1) > 0).reshape(b, k).to(vals.dtype)

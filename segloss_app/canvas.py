@@ -1,0 +1,221 @@
+"""Hand-made inputs for the pages: drawing canvases and uploaded files.
+
+The conversions (:func:`canvas_to_mask`, :func:`read_upload`, :func:`drawing_json`) are plain
+functions of plain data, tested without a running app. :func:`draw_mask` is the only function
+that touches ``streamlit_drawable_canvas``; it imports it when called (importing the component
+outside a running Streamlit app raises, see STACK.md).
+
+A canvas result reaches the page through ``st.session_state[<canvas key>]``: in a browser the
+component writes it there; a test injects ``{"drawing": {"raw": fabric_json, "data":
+"data:image/png;base64,..."}}`` under the same key.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from segloss_core import masks as M
+
+BRUSH = "#000000"   # foreground strokes
+ERASER = "#FFFFFF"  # the eraser paints the background colour
+CANVAS_PX = 320     # displayed canvas side (the mask is resampled to the image size)
+MAX_UPLOAD_SIDE = 2048
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------------------------
+# Canvas -> mask
+# --------------------------------------------------------------------------------------------
+def rgba_from_data_url(url: str | None) -> np.ndarray | None:
+    """Decode the canvas's ``data:image/png;base64,...`` into an RGBA array (``None`` if absent)."""
+    if not url or ";base64," not in url:
+        return None
+    _, encoded = url.split(";base64,", 1)
+    with Image.open(io.BytesIO(base64.b64decode(encoded))) as im:
+        return np.asarray(im.convert("RGBA"))
+
+
+def canvas_to_mask(rgba: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    """Foreground = opaque dark pixels (brush strokes); eraser strokes are white, the background
+    transparent or white. The drawing is resampled (box filter, then threshold 0.5) to ``shape``.
+
+    Returns a ``bool`` array of ``shape``; all ``False`` when nothing was drawn.
+    """
+    H, W = int(shape[0]), int(shape[1])
+    if rgba is None:
+        return np.zeros((H, W), dtype=bool)
+    a = np.asarray(rgba)
+    if a.ndim == 2:
+        a = np.stack([a, a, a, np.full_like(a, 255)], axis=-1)
+    if a.ndim != 3 or a.shape[-1] not in (3, 4):
+        raise ValueError(f"canvas image must be (H, W, 3|4); got shape {a.shape}")
+    rgb = a[..., :3].astype(np.float32)
+    alpha = a[..., 3].astype(np.float32) / 255.0 if a.shape[-1] == 4 else np.ones(a.shape[:2], np.float32)
+    gray = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    ink = alpha * (1.0 - gray / 255.0)  # 1 for an opaque black stroke, 0 for white or transparent
+    if ink.shape != (H, W):
+        ink = np.asarray(Image.fromarray(ink).resize((W, H), Image.Resampling.BOX))
+    return ink > 0.5
+
+
+def canvas_state_mask(state: Any, shape: tuple[int, int]) -> tuple[np.ndarray, dict | None]:
+    """Mask and Fabric JSON from a canvas's session-state value (or a ``CanvasResult``)."""
+    raw, url = None, None
+    if state is None:
+        pass
+    elif isinstance(state, dict) or hasattr(state, "get"):
+        drawing = state.get("drawing") or {}
+        raw, url = drawing.get("raw"), drawing.get("data")
+    else:  # CanvasResult
+        raw = getattr(state, "json_data", None)
+        url = getattr(state, "_image_data_url", None)
+    return canvas_to_mask(rgba_from_data_url(url), shape), raw
+
+
+def n_objects_drawn(fabric: dict | None) -> int:
+    return len((fabric or {}).get("objects", []) or [])
+
+
+def drawing_json(mask: np.ndarray, fabric: dict | None) -> bytes:
+    """A drawing as JSON: the mask (row-major run lengths, starting with a background run) and
+    the canvas's own Fabric JSON, which :func:`fabric_from_json` reads back onto a canvas."""
+    m = np.asarray(mask, bool)
+    flat = m.ravel().astype(np.int8)
+    change = np.flatnonzero(np.diff(flat)) + 1
+    bounds = np.concatenate([[0], change, [flat.size]])
+    runs = np.diff(bounds).tolist()
+    if flat.size and flat[0]:
+        runs = [0] + runs
+    doc = {"format": "segloss-lab-drawing", "version": 1, "shape": list(m.shape),
+           "runs": runs, "note": "runs alternate background/object pixel counts, row-major, starting with background",
+           "canvas": fabric}
+    return json.dumps(doc).encode()
+
+
+def mask_from_drawing_json(data: bytes) -> tuple[np.ndarray, dict | None]:
+    """Inverse of :func:`drawing_json`; ``ValueError`` with one clear line for a bad file."""
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not a JSON drawing file ({exc.__class__.__name__})") from None
+    if not isinstance(doc, dict) or doc.get("format") != "segloss-lab-drawing":
+        raise ValueError("not a SegLoss Lab drawing (expected format 'segloss-lab-drawing')")
+    try:
+        H, W = (int(v) for v in doc["shape"])
+        runs = [int(r) for r in doc["runs"]]
+    except (KeyError, TypeError, ValueError):
+        raise ValueError("the drawing file lacks a valid 'shape' and 'runs'") from None
+    if min(runs, default=0) < 0 or sum(runs) != H * W or not (1 <= H <= MAX_UPLOAD_SIDE and 1 <= W <= MAX_UPLOAD_SIDE):
+        raise ValueError(f"the drawing's runs do not add up to its shape {H}x{W}")
+    vals = np.arange(len(runs)) % 2 == 1
+    return np.repeat(vals, runs).reshape(H, W), doc.get("canvas")
+
+
+# --------------------------------------------------------------------------------------------
+# Uploads
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Upload:
+    """What an uploaded file gave: an array, or a message (and, for a grey-level image, the
+    threshold Otsu suggests)."""
+
+    array: np.ndarray | None = None
+    error: str | None = None
+    suggested_threshold: float | None = None
+    n_values: int | None = None
+    value_range: tuple[float, float] | None = None
+
+
+def read_upload(data: bytes, name: str, *, kind: str = "mask", threshold: float | None = None,
+                max_side: int = MAX_UPLOAD_SIDE, max_bytes: int = MAX_UPLOAD_BYTES) -> Upload:
+    """Read an uploaded PNG/NPY (any format :func:`segloss_core.masks.load_mask` reads).
+
+    ``kind="mask"``: a binary mask; a grey-level image without ``threshold`` gives an
+    :class:`Upload` with ``error`` and ``suggested_threshold`` (Otsu's). ``kind="probabilities"``:
+    a ``.npy`` probability map or an image (a hard mask). Oversize files (more than ``max_side``
+    pixels per side or ``max_bytes``) and unreadable files give ``error``; nothing raises.
+    """
+    if len(data) > max_bytes:
+        return Upload(error=f"{name} is {len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
+    try:
+        if kind == "probabilities":
+            arr = M.load_probabilities(data, name_hint=name, threshold=threshold, max_side=max_side, max_bytes=max_bytes)
+        else:
+            arr = M.load_mask(data, name_hint=name, threshold=threshold, max_side=max_side, max_bytes=max_bytes)
+    except M.NonBinaryMaskError as exc:
+        rng = None
+        try:
+            raw = _raw_values(data, name)
+            rng = (float(raw.min()), float(raw.max()))
+        except Exception:
+            pass
+        return Upload(error=str(exc), suggested_threshold=exc.threshold, n_values=exc.n_values, value_range=rng)
+    except ValueError as exc:
+        return Upload(error=str(exc))
+    return Upload(array=arr)
+
+
+def _raw_values(data: bytes, name: str) -> np.ndarray:
+    """The decoded values of a grey-level file (to bound a threshold slider)."""
+    if data.startswith(b"\x93NUMPY"):
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im if im.mode in ("L", "I", "I;16", "F") else im.convert("L"))
+
+
+def downsample_mask(mask: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink a mask so that its longer side is at most ``max_side`` (box filter, threshold 0.5)."""
+    H, W = mask.shape
+    s = max(H, W)
+    if s <= max_side:
+        return mask
+    h, w = max(1, round(H * max_side / s)), max(1, round(W * max_side / s))
+    img = Image.fromarray(np.asarray(mask, np.float32))
+    return np.asarray(img.resize((w, h), Image.Resampling.BOX)) > 0.5
+
+
+def downsample_probs(p: np.ndarray, max_side: int) -> np.ndarray:
+    H, W = p.shape
+    s = max(H, W)
+    if s <= max_side:
+        return p
+    h, w = max(1, round(H * max_side / s)), max(1, round(W * max_side / s))
+    return np.clip(np.asarray(Image.fromarray(np.asarray(p, np.float32)).resize((w, h), Image.Resampling.BOX)), 0, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# The canvas widget
+# --------------------------------------------------------------------------------------------
+def mask_background(mask: np.ndarray, size: int = CANVAS_PX) -> Image.Image:
+    """A light picture of ``mask`` to draw over (object light blue, background white)."""
+    m = np.asarray(mask, bool)
+    rgb = np.full(m.shape + (3,), 255, np.uint8)
+    rgb[m] = (190, 220, 245)
+    return Image.fromarray(rgb).resize((size, size), Image.Resampling.NEAREST)
+
+
+def draw_mask(key: str, shape: tuple[int, int], *, eraser: bool = False, stroke_width: int = 18,
+              background: np.ndarray | None = None, initial: dict | None = None,
+              size: int = CANVAS_PX) -> tuple[np.ndarray, dict | None]:
+    """Show a drawing canvas under ``key`` and return ``(mask at shape, Fabric JSON)``.
+
+    Brush strokes are black, the eraser paints white (the background colour); the canvas
+    toolbar has undo/redo. ``background`` (a mask) is shown faintly underneath.
+    """
+    from streamlit_drawable_canvas import st_canvas  # only inside a running app (STACK.md)
+
+    kwargs: dict[str, Any] = {}
+    if background is not None:
+        kwargs["background_image"] = mask_background(background, size)
+    else:
+        kwargs["background_color"] = "#FFFFFF"
+    res = st_canvas(stroke_width=int(stroke_width), stroke_color=ERASER if eraser else BRUSH,
+                    fill_color="rgba(0,0,0,0)", drawing_mode="freedraw", update_streamlit=True,
+                    height=size, width=size, return_image_data=True, initial_drawing=initial, key=key, **kwargs)
+    return canvas_state_mask(res, shape)

@@ -1,0 +1,266 @@
+"""Real-browser tests: the app served by ``streamlit run`` and driven by Debian's Chromium.
+
+Everything here is session-scoped and self-contained: one Streamlit server on a free port, one
+Chromium launched through Playwright's sync API from ``/usr/bin/chromium`` (never a downloaded
+browser), a fresh browser context per test. The fixtures are named ``app_*`` so they do not clash
+with pytest-playwright's own ``browser``/``page`` fixtures (those want a downloaded browser).
+
+When Chromium (or Playwright) is missing, every test in this folder is skipped with the reason.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "artifacts" / "screenshots"
+SERVER_LOG = ROOT / "artifacts" / "browser-server.log"
+
+CHROMIUM = os.environ.get("SEGLOSS_CHROMIUM") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+VIEWPORT = {"width": 1400, "height": 900}
+
+FIRST_LOAD_MS = 60_000   # first page load pays the torch import and any first computation
+RERUN_MS = 30_000        # a rerun after a widget change
+
+
+def _missing_reason() -> str | None:
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        found = shutil.which("chromium")
+        if not found:
+            return (f"Chromium not found at {CHROMIUM} (install Debian's package: "
+                    "apt-get install chromium); browser tests skipped")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except Exception as exc:  # pragma: no cover - depends on the environment
+        return f"playwright is not importable ({exc}); browser tests skipped"
+    return None
+
+
+def _chromium_path() -> str:
+    if Path(CHROMIUM).is_file():
+        return CHROMIUM
+    return shutil.which("chromium") or CHROMIUM
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _require_chromium():
+    reason = _missing_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+            return r.status == 200 and r.read().strip() == b"ok"
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def app_url(_require_chromium) -> str:
+    """Base URL of a Streamlit server running app.py (stopped by its pid at the end)."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
+    log = open(SERVER_LOG, "wb")
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port),
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not _healthy(url):
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {proc.returncode}; see {SERVER_LOG}:\n"
+                                   + SERVER_LOG.read_text(errors="replace")[-3000:])
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit not healthy after 60 s; see {SERVER_LOG}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# browser
+
+
+@pytest.fixture(scope="session")
+def app_browser(_require_chromium):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium_path(), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class App:
+    """One browser page on the app, with the waits and checks the tests share."""
+
+    def __init__(self, page, base_url: str):
+        self.page = page
+        self.base_url = base_url
+
+    # navigation and waiting -------------------------------------------------------------------
+
+    def goto(self, path: str = "/", *, timeout: float = FIRST_LOAD_MS) -> "App":
+        """Open ``path`` (may carry a query string) and wait until the script has finished."""
+        self.page.goto(self.base_url + path, wait_until="domcontentloaded", timeout=timeout)
+        self.wait_ready(timeout=timeout)
+        return self
+
+    def wait_ready(self, *, timeout: float = FIRST_LOAD_MS) -> None:
+        """The script run is over: a title is shown, the app says notRunning, no status widget."""
+        page = self.page
+        page.locator('[data-testid="stMain"] h1').first.wait_for(state="visible", timeout=timeout)
+        self.wait_idle(timeout=timeout)
+
+    def wait_idle(self, *, timeout: float = RERUN_MS) -> None:
+        page = self.page
+        # the attribute must read notRunning twice, 300 ms apart, with no status widget showing:
+        # a rerun triggered by a widget starts a moment after the interaction.
+        page.wait_for_function(
+            """() => new Promise(resolve => {
+                const idle = () => {
+                    const app = document.querySelector('[data-testid="stApp"]');
+                    return app && app.getAttribute('data-test-script-state') === 'notRunning'
+                        && !document.querySelector('[data-testid="stStatusWidget"]')
+                        && !document.querySelector('[data-stale="true"]');
+                };
+                if (!idle()) return resolve(false);
+                setTimeout(() => resolve(idle()), 300);
+            })""",
+            timeout=timeout, polling=100,
+        )
+
+    def wait_until(self, fn, *, timeout: float = RERUN_MS, what: str = "condition") -> object:
+        """Poll a Python callable until it returns a truthy value (then return it)."""
+        deadline = time.monotonic() + timeout / 1000
+        last_exc = None
+        while time.monotonic() < deadline:
+            try:
+                value = fn()
+                if value:
+                    return value
+            except Exception as exc:  # element replaced mid-rerun, etc.
+                last_exc = exc
+            self.page.wait_for_timeout(200)
+        raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last_exc})" if last_exc else ""))
+
+    # checks ------------------------------------------------------------------------------------
+
+    def errors(self) -> list[str]:
+        """Texts of exception elements and st.error alerts on the page."""
+        page = self.page
+        out = []
+        for sel in ('[data-testid="stException"]', '[data-testid="stAlertContentError"]'):
+            loc = page.locator(sel)
+            for i in range(loc.count()):
+                out.append(f"{sel}: {loc.nth(i).inner_text()[:500]}")
+        return out
+
+    def assert_no_errors(self) -> None:
+        errs = self.errors()
+        assert not errs, "error elements on the page:\n" + "\n".join(errs)
+
+    def title(self) -> str:
+        return self.page.locator('[data-testid="stMain"] h1').first.inner_text().strip()
+
+    def infos(self) -> list[str]:
+        loc = self.page.locator('[data-testid="stAlertContentInfo"]')
+        return [loc.nth(i).inner_text() for i in range(loc.count())]
+
+    # screenshots -------------------------------------------------------------------------------
+
+    def screenshot(self, name: str) -> Path:
+        """Full-height screenshot into artifacts/screenshots/<name>.png.
+
+        Streamlit scrolls inside its main container rather than the document, so the viewport is
+        grown to the content's height for the shot and then restored.
+        """
+        page = self.page
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        path = SHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+        self._settle_charts()
+        height = page.evaluate(
+            """() => {
+                let h = document.documentElement.scrollHeight;
+                for (const sel of ['[data-testid="stMain"]', '[data-testid="stAppViewContainer"]',
+                                   '[data-testid="stMainBlockContainer"]', '[data-testid="stSidebarContent"]']) {
+                    const el = document.querySelector(sel);
+                    if (el) h = Math.max(h, el.scrollHeight + el.getBoundingClientRect().top);
+                }
+                return Math.ceil(h);
+            }"""
+        )
+        size = page.viewport_size or VIEWPORT
+        page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height) + 40, 12000))})
+        page.wait_for_timeout(400)
+        self._settle_charts()
+        page.screenshot(path=str(path), full_page=True)
+        page.set_viewport_size(size)
+        return path
+
+    def _settle_charts(self) -> None:
+        """Wait (briefly) until every plotly chart container has drawn its SVG."""
+        try:
+            self.page.wait_for_function(
+                """() => {
+                    const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]');
+                    return [...charts].every(c => c.querySelector('.main-svg'));
+                }""",
+                timeout=10_000, polling=200,
+            )
+        except Exception:
+            pass
+        self.page.wait_for_timeout(300)
+
+
+@pytest.fixture()
+def app(app_browser, app_url):
+    """A fresh browser context and page on the running app (a fresh Streamlit session)."""
+    context = app_browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context.set_default_timeout(RERUN_MS)
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("pageerror", lambda exc: console_errors.append(str(exc)))
+    helper = App(page, app_url)
+    helper.console_errors = console_errors
+    try:
+        yield helper
+    finally:
+        context.close()
