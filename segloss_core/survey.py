@@ -113,7 +113,7 @@ def run_survey(cfg: SurveyConfig | None = None, keys=None, params=None, *, devic
                           "violations": m.violations, "kendall_tau": m.kendall_tau, "verdict": m.verdict,
                           "first_violation": m.first_violation, "survey_monotone": claimed,
                           "agrees": m.monotone == claimed,
-                          "explanation": explain(k, obj, m, vals, tp, fp, fn)})
+                          "explanation": explain(k, obj, m, vals, tp, fp, fn, cfg.tolerance)})
     return SurveyResult(cfg, pd.concat(rows, ignore_index=True), pd.DataFrame(vrows), masks, preds_out, dev)
 
 
@@ -122,38 +122,70 @@ def _tp_zero_level(tp: np.ndarray) -> int | None:
     return int(z[0]) if z.size else None
 
 
-def explain(key: str, obj: str, m, vals: np.ndarray, tp, fp, fn) -> str:
+_RISE_REASONS = {
+    "distribution": "Each added FP or FN pixel adds its own cross-entropy term, whatever the object size.",
+    "boundary": "Added pixels lie ever farther from the contour, and the distance weights grow with them.",
+    "sensitivity_specificity": ("A normalized sum of squared errors: every FN pixel adds to the first term and every "
+                                "FP pixel to the second; there is no ratio to saturate."),
+    "conservative": ("Every misclassified pixel has p_t = 1-c, below 1/a, where the conservative term is large and "
+                     "positive, so each added error raises the mean."),
+    "compound": "Its cross-entropy part adds a term for every added FP or FN pixel, so the sum keeps rising.",
+    "region": "True positives remain, so the soft overlap keeps falling as FP and FN grow.",
+}
+_STALL_REASONS = {
+    "wce": ("With β = auto = (N-Σg)/Σg the false-negative term is weighted ~N/|G| times more than a false positive; "
+            "once the object is fully missed the FP steps are negligible against that range."),
+    "balanced_ce": ("With β = auto = 1-Σg/N nearly all weight sits on the object's pixels; once the object is fully "
+                    "missed the FP steps are negligible against that range."),
+    "hausdorff_dt": ("With soft predictions every background pixel carries a (1-c)² error weighted by its distance to "
+                     "the predicted contour; growing the prediction outward shrinks that distance for the whole "
+                     "background, which can outweigh the new errors."),
+    "cmss": "CMSS averages CE over the structurally mismatched pixels only, and that set changes with the error.",
+    "conservative": "The conservative loss is not monotone in p_t: it is 0 at p_t = 1/a and negative above.",
+    "boundary": "The boundary term weighs probabilities by signed distance, so removing interior pixels can lower it.",
+}
+
+
+def explain(key: str, obj: str, m, vals: np.ndarray, tp, fp, fn, tol: float = 1e-3) -> str:
     """One or two sentences, built from the measured curve, saying why it rises or not."""
-    fam = REGISTRY[key].family
+    spec = REGISTRY[key]
     k0 = _tp_zero_level(tp)
     span = float(vals.max() - vals.min())
     if m.monotone:
         head = f"Rises at every step (τ = {m.kendall_tau:.2f})."
-        if fam == "distribution" or key in ("combo", "dice_bce", "dice_focal", "exp_log", "cmss"):
-            return head + " Each added FP or FN pixel adds its own cross-entropy term, whatever the object size."
-        if fam == "boundary":
-            return head + " Added pixels lie ever farther from the contour, and the distance weights grow with them."
-        return head + " The soft overlap keeps falling because true positives remain at every level." if k0 is None else \
-            head + f" Even after TP = 0 (level {k0}) the soft overlap still falls with the growing FP mass."
-    where = f"level {m.first_violation}" if m.first_violation is not None else "the start"
-    if m.verdict == "falls":
-        head = f"Not monotone: it decreases at some step ({m.violations} failing steps, first at {where}; τ = {m.kendall_tau:.2f})."
-    else:
-        head = f"Plateaus: {m.violations} steps rise by less than the tolerance, first at {where} (τ = {m.kendall_tau:.2f})."
+        reason = _RISE_REASONS.get(key) or _RISE_REASONS[spec.family]
+        if spec.family == "region" and key != "sensitivity_specificity" and k0 is not None:
+            reason = f"Even after TP = 0 (level {k0}) the soft overlap still falls with the growing FP mass."
+        return f"{head} {reason}"
     if span == 0:
-        return f"Constant: the loss does not change at all with the error (τ = 0)."
-    if fam in ("region",) or key in ("gdl_boundary",):
-        if k0 is not None:
-            return head + (f" The object has no true positive left from level {k0} on: the overlap is then ~0 "
-                           "whatever the false positives, so the loss saturates near its maximum.")
-        return head + " The overlap ratio changes too little per step relative to its range."
-    if key == "conservative":
-        return head + " The conservative loss is not a monotone function of p_t: it is 0 at p_t = 1/a and negative above."
-    if key == "boundary":
-        return head + " The boundary term weighs probabilities by signed distance, so removing interior pixels can lower it."
-    if key == "cmss":
-        return head + " CMSS averages CE over the structurally mismatched pixels only; the set changes with the error."
-    return head + " Its weighting changes with the error pattern, not only with the error count."
+        return "Constant: the loss does not change at all with the error (τ = 0)."
+    steps = np.diff(vals)
+    first = m.first_violation or 0
+    after = float(steps[first:].max()) / span
+    if m.verdict == "falls":
+        drop = float(-steps.min()) / span
+        head = (f"Not monotone: it falls by up to {drop:.1%} of its range at some step ({m.violations} of "
+                f"{steps.size} steps fail, first at level {first}; τ = {m.kendall_tau:.2f}).")
+    else:
+        head = (f"Plateaus: from level {first} on, no step adds more than {after:.2%} of the curve's range "
+                f"(tolerance {tol:.1%}; {m.violations} of {steps.size} steps; τ = {m.kendall_tau:.2f}).")
+    if key in _STALL_REASONS:
+        reason = _STALL_REASONS[key]
+    elif spec.family == "region" or key == "gdl_boundary":
+        reason = (f"The object has no true positive left from level {k0} on: the overlap is then ~0 whatever "
+                  "the false positives, so the loss saturates near its maximum." if k0 is not None else
+                  "The overlap ratio changes too little per step relative to its range.")
+    else:
+        reason = "Its weighting changes with the error pattern, not only with the error count."
+    return f"{head} {reason}"
+
+
+GENERAL_NOTE = (
+    "The survey gives no protocol and plots a subset of losses. Under this documented protocol (soft "
+    "predictions, FP and FN added at the boundary), every loss with a per-pixel cross-entropy or distance "
+    "term keeps rising for the small object too; the ones that stall are the overlap ratios (Dice, Jaccard, "
+    "Tversky, Lovász, ...) once no true positive is left, which is the survey's point."
+)
 
 
 def summary_table(res: SurveyResult) -> str:
@@ -183,6 +215,7 @@ def agreement_text(res: SurveyResult) -> str:
             for _, r in dis.iterrows():
                 claim = "rises" if r.survey_monotone else "does not rise"
                 out.append(f"  {r.loss}: survey says it {claim}; measured {r.verdict}. {r.explanation}")
+    out.append(GENERAL_NOTE)
     return "\n".join(out)
 
 
