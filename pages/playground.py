@@ -65,7 +65,8 @@ SPEC: dict[str, UrlParam] = {
     "pg_fams": UrlParam(",".join(FAMILIES), str),
     "pg_losses": UrlParam(",".join(KEYS), str),
     "pg_gkeys": UrlParam(",".join(DEFAULT_GRADS), str),
-    "pg_gshared": UrlParam(True, bool),
+    "pg_gshared": UrlParam(False, bool),
+    "pg_barlog": UrlParam(True, bool),
     "pg_wrt": UrlParam("logits", str, choices=("logits", "probabilities")),
     "pg_ploss": UrlParam("dice", str, choices=PARAM_KEYS),
 }
@@ -109,7 +110,8 @@ def restore_state() -> None:
             if any(s not in allowed for s in items):
                 bad.append(f"{name}={v!r}")
                 items = [s for s in SPEC[name].default.split(",")]
-            ss[name] = list(dict.fromkeys(items))
+            items = list(dict.fromkeys(items))
+            ss[name] = items[:8] if name == "pg_gkeys" else items
     if first:
         for name, (key, p) in AUTO_PARAMS.items():
             raw = ss.get(name, "auto")
@@ -147,6 +149,13 @@ def current_values() -> dict[str, Any]:
 
 def changed_values() -> dict[str, str]:
     return {k: SPEC[k].dump(v) for k, v in current_values().items() if v != SPEC[k].default}
+
+
+def export_config() -> dict[str, Any]:
+    """The JSON configuration: every setting that differs from its default (as in the URL)."""
+    return {"page": "playground", "params": changed_values(),
+            "note": "hand-drawn and uploaded masks are not part of the configuration; "
+                    "load this file with 'Load a configuration (JSON)' in the sidebar"}
 
 
 def push_url() -> None:
@@ -497,8 +506,24 @@ def metrics_row(metrics: dict[str, float | None]) -> None:
                         ("; n/a when exactly one of the two masks is empty" if k in ("hd", "hd95") else ""))
 
 
+def value_chart(df: pd.DataFrame, log: bool):
+    """The bar chart of values grouped by family; on a log axis negative values show by size."""
+    values = dict(zip(df["loss"], df["value"]))
+    if not log:
+        return F.value_bars(values)
+    fig = F.value_bars({k: max(abs(v), 1e-12) for k, v in values.items()})
+    by_name = {REGISTRY[k].name: v for k, v in values.items()}
+    for tr in fig.data:
+        names = list(tr.y)
+        tr.customdata = [by_name[n] for n in names]
+        tr.y = [f"{n} (−)" if by_name[n] < 0 else n for n in names]
+    fig.update_traces(hovertemplate="%{y}: %{customdata:.4g}<extra></extra>")
+    fig.update_xaxes(type="log", title_text="|loss value| (log scale; (−) marks a negative value)")
+    return fig
+
+
 @st.fragment
-def values_section(table: pd.DataFrame, config: dict) -> None:
+def values_section(table: pd.DataFrame) -> None:
     """Loss values for the selected families and losses: table and bar chart (reruns alone)."""
     st.subheader("Loss values")
     c1, c2 = st.columns([1, 3])
@@ -511,27 +536,29 @@ def values_section(table: pd.DataFrame, config: dict) -> None:
         st.info("No loss selected: pick families and losses above.")
         return
     df = table.set_index("loss").loc[shown].reset_index()
-    left, right = st.columns([1, 1.1])
+    log = st.toggle("Log scale (|value|)", key="pg_barlog",
+                    help="losses live on very different scales; on a log axis every bar is visible. "
+                         "Negative values are drawn by their size and marked (−).")
+    fig = value_chart(df, log)
+    left, right = st.columns([1.15, 1])
     with left:
-        st.dataframe(df[["name", "loss", "family", "value", "grad_l2"]], hide_index=True, width="stretch",
-                     height=min(36 * len(df) + 40, 720),
-                     column_config={"name": "loss", "loss": "key", "value": st.column_config.NumberColumn(format="%.4g"),
-                                    "grad_l2": st.column_config.NumberColumn("‖∂L/∂z‖₂", format="%.3g")})
-    fig = F.value_bars(dict(zip(df["loss"], df["value"])))
-    with right:
         st.plotly_chart(fig, width="stretch", key="pg_bars")
-    if "conservative" in shown:
-        st.caption("The conservative loss is negative for confident correct pixels; deselect it to zoom in on the others.")
-    export_buttons(fig, df, "playground-losses", config)
+    with right:
+        st.dataframe(df[["name", "family", "value", "grad_l2"]], hide_index=True, width="stretch",
+                     height=min(35 * len(df) + 38, 760),
+                     column_config={"name": "loss", "value": st.column_config.NumberColumn(format="%.4g"),
+                                    "grad_l2": st.column_config.NumberColumn(
+                                        "‖∂L/∂z‖₂", format="%.3g", help="L2 norm of the gradient over the image")})
+    export_buttons(fig, df, "playground-losses", export_config())
 
 
 @st.fragment
-def gradients_section(gt: np.ndarray, soft: np.ndarray, params_json: str, present: bool, config: dict) -> None:
+def gradients_section(gt: np.ndarray, soft: np.ndarray, params_json: str, present: bool) -> None:
     """Per-pixel gradient maps of the chosen losses (reruns alone)."""
     st.subheader("Per-pixel gradients")
     ss = st.session_state
     keys = st.multiselect("Losses to map", KEYS, key="pg_gkeys", format_func=_fmt_name, max_selections=8)
-    shared, wrt = bool(ss.get("pg_gshared", True)), ss.get("pg_wrt", "logits")
+    shared, wrt = bool(ss.get("pg_gshared", False)), ss.get("pg_wrt", "logits")
     if not present:
         c1, c2 = st.columns(2)
         shared = c1.toggle("One colour scale for all maps", key="pg_gshared",
@@ -550,9 +577,12 @@ def gradients_section(gt: np.ndarray, soft: np.ndarray, params_json: str, presen
     st.plotly_chart(fig, width="stretch", key="pg_gradmaps")
     summary = rep["table"][["loss", "name", "grad_l2", "grad_tp", "grad_fp", "grad_fn", "grad_tn"]]
     st.caption(f"Mean |{sym}| per region of the thresholded prediction and the L2 norm over the image.")
+    labels = {"grad_l2": "‖·‖₂ over the image", "grad_tp": "mean |·| on TP", "grad_fp": "mean |·| on FP",
+              "grad_fn": "mean |·| on FN", "grad_tn": "mean |·| on TN"}
     st.dataframe(summary, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.3g") for c in summary.columns[2:]})
-    export_buttons(fig, summary, "playground-gradients", config)
+                 column_config={"loss": "key", "name": "loss",
+                                **{c: st.column_config.NumberColumn(labels[c], format="%.3g") for c in labels}})
+    export_buttons(fig, summary, "playground-gradients", export_config())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -586,8 +616,8 @@ if pred is None:
     st.stop()
 
 with col_fig:
-    st.plotly_chart(F.overlay(gt, pred["hard"], title="Prediction vs ground truth"), width="stretch",
-                    key="pg_overlay")
+    st.subheader("Overlay")
+    st.plotly_chart(F.overlay(gt, pred["hard"]), width="stretch", key="pg_overlay")
     if pred["counts"] is not None:
         c = pred["counts"]
         st.caption(f"TP {c['tp']:,} · FP {c['fp']:,} · FN {c['fn']:,} · TN {c['tn']:,} pixels")
@@ -595,7 +625,8 @@ with col_fig:
         st.info(m)
 if not gt.any():
     st.info("The ground truth is empty. The losses are still defined and computed below "
-            "(each loss's convention for an empty object applies); the Hausdorff distances are n/a.")
+            "(each loss's convention for an empty object applies); the Hausdorff distances are n/a unless the "
+            "prediction is empty too.")
 
 with st.expander("Loss parameters", expanded="pg_ploss" in st.query_params):
     c1, c2 = st.columns([1, 2])
@@ -619,8 +650,6 @@ except ValueError as exc:
     st.stop()
 
 metrics_row(report["metrics"])
-config = {"page": "playground", "params": changed_values(),
-          "note": "hand-drawn and uploaded masks are not part of the configuration"}
-values_section(report["table"], config)
-gradients_section(gt, pred["soft"], params_json, present, config)
+values_section(report["table"])
+gradients_section(gt, pred["soft"], params_json, present)
 push_url()

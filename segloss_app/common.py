@@ -260,3 +260,22 @@ def open_page(page: str, params: dict[str, Any] | None = None) -> None:
     if is_present():
         params = {**(params or {}), "present": "1"}
     st.switch_page(PAGES[page], query_params={k: str(v) for k, v in (params or {}).items()})
+
+
+@dataclass(frozen=True)
+class KeyListParam(UrlParam):
+    """A list of loss keys in the URL, comma-separated (``lvs_losses=dice,focal``); the session
+    value is a list, so a ``st.multiselect`` with the same key starts there. Unknown keys or an
+    empty list are invalid (the page falls back to the default with the usual notice)."""
+
+    kind: type = list
+
+    def parse(self, text: str) -> list[str]:
+        from segloss_core.registry import parse_keys
+        keys = parse_keys(text)
+        if not text.strip() or not keys:
+            raise ValueError(text)
+        return list(dict.fromkeys(keys))
+
+    def dump(self, value: Any) -> str:
+        return ",".join(value)

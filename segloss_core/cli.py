@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
     rp.add_argument("--confidence", type=_confidence, default=0.99, help="soft prediction confidence c")
     rp.add_argument("--delta", type=int, default=20, help="FP and FN pixels added per level (default 20)")
+    rp.add_argument("--large-radius", type=float, help="large disk radius in px (default 60, at most 0.3 x size)")
+    rp.add_argument("--small-radius", type=float, default=6.0, help="small disk radius in px (default 6)")
     rp.add_argument("--fp-mode", choices=("boundary", "blobs", "noise"), default="boundary")
     rp.add_argument("--tolerance", type=float, default=1e-3, help="plateau tolerance, relative to the range")
     rp.set_defaults(func=cmd_reproduce)
@@ -142,8 +144,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from .figures import survey_figure
     from .survey import SurveyConfig, agreement_text, run_survey, summary_table
 
+    large = args.large_radius if args.large_radius is not None else min(60.0, 0.3 * args.size)
     cfg = SurveyConfig(size=args.size, levels=args.levels, confidence=args.confidence, delta=args.delta,
-                       fp_mode=args.fp_mode, tolerance=args.tolerance).validate()
+                       fp_mode=args.fp_mode, tolerance=args.tolerance, large_radius=large,
+                       small_radius=args.small_radius).validate()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     last = [-1]
@@ -176,7 +180,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 def _write_png(fig, path: Path) -> str:
     try:
-        fig.write_image(path, width=1400, height=1500)
+        fig.write_image(path, width=fig.layout.width or 1400, height=fig.layout.height or 1500)
         return f", {path}"
     except Exception as e:  # kaleido needs a Chromium; say so instead of failing the run
         print(f"warning: could not write {path.name} ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "

@@ -224,7 +224,9 @@ def survey_figure(curves: pd.DataFrame, verdicts: pd.DataFrame, masks: dict | No
     """The exported survey figure: normalized curves for both objects, then the verdict table."""
     top = loss_curves(curves, normalized=True, masks=masks)
     objs = list(dict.fromkeys(curves["object"]))
-    fig = make_subplots(rows=2, cols=len(objs), row_heights=[0.45, 0.55],
+    n_rows = verdicts["loss"].nunique()
+    table_px, plot_px = 34 * n_rows + 90, 520
+    fig = make_subplots(rows=2, cols=len(objs), row_heights=[plot_px, table_px],
                         specs=[[{"type": "xy"}] * len(objs), [{"type": "table", "colspan": len(objs)}] + [None] * (len(objs) - 1)],
                         subplot_titles=_titles(curves, masks) + [""], vertical_spacing=0.08)
     for tr in top.data:
@@ -232,6 +234,6 @@ def survey_figure(curves: pd.DataFrame, verdicts: pd.DataFrame, masks: dict | No
     fig.add_trace(verdict_table(verdicts).data[0], row=2, col=1)
     fig.update_yaxes(title_text="normalized loss", row=1, col=1)
     fig.update_xaxes(title_text="error level k")
-    fig.update_layout(template="plotly_white", height=1500, width=1400,
+    fig.update_layout(template="plotly_white", height=plot_px + table_px + 160, width=1400,
                       title="Survey reproduction: loss vs error for a large and a small object")
     return fig

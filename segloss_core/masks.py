@@ -817,7 +817,8 @@ def load_probabilities(
     Returns
     -------
     numpy.ndarray
-        ``float32`` array ``(H, W)`` with values in ``[0, 1]`` (0 or 1 for images).
+        ``(H, W)`` array with values in ``[0, 1]`` (0 or 1 for images): float64 when the file holds
+        float64 (no precision is lost), float32 otherwise.
 
     Raises
     ------
@@ -831,7 +832,7 @@ def load_probabilities(
         lo, hi = float(arr.min()), float(arr.max())
         if lo < 0.0 or hi > 1.0:
             raise MaskLoadError(f"{label} has values in [{lo:.4g}, {hi:.4g}]; probabilities must lie in [0, 1]")
-    return arr.astype(np.float32)
+    return arr.astype(np.float64 if arr.dtype == np.float64 else np.float32)
 
 
 def save_mask_png(mask: np.ndarray) -> bytes:

@@ -322,6 +322,38 @@ def test_multiclass_tversky_vs_monai():
     torch.testing.assert_close(REGISTRY["tversky"](z, t), per_sample(ref(z, t), len(t)), rtol=1e-10, atol=1e-12)
 
 
+def test_multiclass_jaccard_and_generalized_dice_vs_monai():
+    # Jaccard: MONAI s = 2 is our s = 1 (see test_jaccard_vs_monai). GDL over the C softmax
+    # channels, background included, w = 1/vol², no smoothing.
+    t, z, _ = multiclass_pairs(seed=6)
+    jac = DiceLoss(softmax=True, jaccard=True, smooth_nr=2.0, smooth_dr=2.0, reduction="none")
+    torch.testing.assert_close(REGISTRY["jaccard"](z, t), per_sample(jac(z, t), len(t)), rtol=1e-10, atol=1e-12)
+    gdl = GeneralizedDiceLoss(softmax=True, w_type="square", smooth_nr=0.0, smooth_dr=0.0, include_background=True,
+                              reduction="none")
+    torch.testing.assert_close(REGISTRY["generalized_dice"](z, t), per_sample(gdl(z, t), len(t)), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("key,params", [("tversky", {"alpha": 0.3, "beta": 0.7, "smooth": 1.0}),
+                                        ("jaccard", {"smooth": 0.5}),
+                                        ("focal_tversky", {"alpha": 0.6, "beta": 0.4, "gamma": 1.5, "smooth": 1.0})])
+def test_multiclass_region_losses_average_present_classes(key, params):
+    # Sample 1 has no pixel of class 2: the class mean runs over the present classes {0, 1} only
+    # (LOSSES.md: "present" classes by default); sample 0 has all three.
+    t, z, labs = multiclass_pairs(shape=(16, 16), b=2, c=3, seed=13)
+    labs = labs.copy()
+    labs[1][labs[1] == 2] = 0
+    t = torch.tensor(np.stack([labs == k for k in range(3)], axis=1), dtype=F64)
+    a = params.get("alpha", 1.0)
+    b = params.get("beta", 1.0)
+    s, gamma = params["smooth"], params.get("gamma", 1.0)
+    p, g = torch.softmax(z, 1).numpy(), t.numpy()
+    tp, fp, fn = (p * g).sum((2, 3)), (p * (1 - g)).sum((2, 3)), ((1 - p) * g).sum((2, 3))
+    per_class = (1 - (tp + s) / (tp + a * fp + b * fn + s)) ** gamma  # (B, C)
+    expected = [per_class[0].mean(), per_class[1, :2].mean()]
+    assert abs(per_class[1].mean() - per_class[1, :2].mean()) > 1e-3  # the test can tell
+    np.testing.assert_allclose(REGISTRY[key](z, t, **params).numpy(), expected, rtol=1e-10)
+
+
 def test_multiclass_focal_vs_monai():
     # MONAI softmax_focal_loss with scalar α: weight 1-α on class 0 (background), α on the others,
     # per pixel and class -α_c (1-p_c)^γ g_c log p_c; we sum over classes and average over pixels.

@@ -382,7 +382,7 @@ def test_load_probabilities(tmp_path):
     a = np.linspace(0, 1, 100, dtype=np.float64).reshape(10, 10)
     np.save(p, a)
     out = load_probabilities(p)
-    assert out.dtype == np.float32 and np.allclose(out, a)
+    assert out.dtype == np.float64 and np.array_equal(out, a)  # float64 input keeps its precision
     np.save(p, a * 1.5)
     with pytest.raises(MaskLoadError, match=r"\[0, 1\]"):
         load_probabilities(p)

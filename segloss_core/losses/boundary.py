@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from ..distance import TargetMaps, prediction_contour, prediction_contour_distance, resolve_maps
-from ..tensors import probs, pt_log, require_binary, spatial_mean
+from ..tensors import per_sample, probs, pt_log, require_binary, spatial_mean
 from .region import generalized_dice
 
 
@@ -54,6 +54,7 @@ def hausdorff_dt(logits: torch.Tensor, target: torch.Tensor, *, maps: TargetMaps
     m = resolve_maps(maps, target)
     dp = prediction_contour_distance(logits)
     p = probs(logits)
+    alpha = per_sample(alpha, p)
     return spatial_mean((p - target) ** 2 * (m.contour**alpha + dp**alpha))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..tensors import eps_for, pt_log, require_binary, spatial_mean, spatial_sum
+from ..tensors import eps_for, per_sample, pt_log, require_binary, spatial_mean, spatial_sum
 from .distribution import balanced_ce, bce, focal
 from .region import dice
 
@@ -42,11 +42,11 @@ def exp_log(logits: torch.Tensor, target: torch.Tensor, gamma: float = 0.3, w_di
     pl = torch.cat([1 - p, p], dim=1)
     gl = torch.cat([1 - g, g], dim=1)
     dice_l = (2 * spatial_sum(pl * gl) + 1) / (spatial_sum(pl) + spatial_sum(gl) + 1)
-    l_dice = ((-torch.log(dice_l)).clamp_min(eps) ** gamma).mean(1)
+    l_dice = ((-torch.log(dice_l)).clamp_min(eps) ** per_sample(gamma, dice_l)).mean(1)
     f = spatial_sum(gl)  # (B, 2)
     w = torch.sqrt(f.sum(1, keepdim=True) / f.clamp_min(1))  # unused label: no pixel uses it
     w_pix = (w[..., None] * gl.flatten(2)).sum(1).reshape_as(p)
-    l_ce = spatial_mean(w_pix * (-pt_log(logits, target)).clamp_min(eps) ** gamma)
+    l_ce = spatial_mean(w_pix * (-pt_log(logits, target)).clamp_min(eps) ** per_sample(gamma, p))
     return w_dice * l_dice + w_ce * l_ce
 
 
@@ -118,7 +118,7 @@ def cmss(logits: torch.Tensor, target: torch.Tensor, beta: float = 0.1, c: float
         # the target is standardized once, then broadcast (one ground truth for a whole sweep)
         e = (_local_standardize(target.to(p.dtype), c) - _local_standardize(p, c)).abs()
         emax = e.flatten(1).max(1).values.reshape(-1, *([1] * (e.ndim - 1)))
-        f = (e > beta * emax).to(e.dtype)
+        f = (e > per_sample(beta, emax) * emax).to(e.dtype)
     num = (e * f * -pt_log(logits, target)).flatten(1).sum(1)
     den = f.flatten(1).sum(1)
     return torch.where(den > 0, num / den.clamp_min(1), torch.zeros_like(num))

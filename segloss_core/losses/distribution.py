@@ -104,6 +104,7 @@ def unet_weighted_ce(logits: torch.Tensor, target: torch.Tensor, *, maps: Target
         raise ValueError(f"class_weight must be 'none' or 'inverse_frequency'; got {class_weight!r}")
     m = resolve_maps(maps, target)
     d1, d2, n_obj = m.objects
+    w0, sigma = per_sample(w0, logits), per_sample(sigma, logits)
     border = w0 * torch.exp(-((d1 + d2) ** 2) / (2 * sigma**2)) * (1 - m.target)
     border = border * (n_obj >= 2).to(border.dtype).reshape(-1, *([1] * (border.ndim - 1)))
     if class_weight == "inverse_frequency":
@@ -143,7 +144,7 @@ def conservative(logits: torch.Tensor, target: torch.Tensor, lam: float = 5.0, a
     """
     require_binary("conservative", logits)
     eps = eps_for(logits.dtype)
-    ln_a = math.log(a)
     log_pt = pt_log(logits, target).clamp(min=math.log(eps), max=math.log1p(-eps))
+    ln_a = per_sample(torch.log(torch.as_tensor(a, dtype=log_pt.dtype, device=log_pt.device)), log_pt)
     la = log_pt / ln_a  # log_a p_t, in (-inf, 0)
-    return spatial_mean(lam * (1 + la) ** 2 * torch.log(-la) / ln_a)
+    return spatial_mean(per_sample(lam, log_pt) * (1 + la) ** 2 * torch.log(-la) / ln_a)

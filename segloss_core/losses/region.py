@@ -49,7 +49,9 @@ def dice(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> tor
     Empty ground truth and empty prediction give 0 (with any s, also s=0). The per-pixel gradient
     w.r.t. p is ``-(2g(Σp+Σg+s) - (2TP+s))/(Σp+Σg+s)^2``: it grows as the object shrinks.
     """
-    return class_mean(1 - tversky_index(logits, target, 0.5, 0.5, smooth), target)
+    _, _, tp, fp, fn = _counts(logits, target)
+    smooth = per_sample(smooth, tp)
+    return class_mean(1 - safe_ratio(2 * tp + smooth, 2 * tp + fp + fn + smooth), target)
 
 
 def squared_dice(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
@@ -61,7 +63,9 @@ def squared_dice(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0
     """
     p = probs(logits)
     g = target.expand_as(p)
-    score = safe_ratio(2 * spatial_sum(p * g) + smooth, spatial_sum(p * p) + spatial_sum(g * g) + smooth)
+    s = spatial_sum(p * g)
+    smooth = per_sample(smooth, s)
+    score = safe_ratio(2 * s + smooth, spatial_sum(p * p) + spatial_sum(g * g) + smooth)
     return class_mean(1 - score, target)
 
 
@@ -81,7 +85,8 @@ def tversky(logits: torch.Tensor, target: torch.Tensor, alpha: float = 0.3, beta
 
     .. math:: TI = \frac{TP + s}{TP + \alpha FP + \beta FN + s},\quad L = 1 - TI
 
-    α weighs false positives, β false negatives. α=β=0.5 is Dice; α=β=1 is Jaccard. Multi-class
+    α weighs false positives, β false negatives. α=β=1 is Jaccard (same s); α=β=0.5 is Dice with
+    half the smoothing (``(TP + s)/(TP + (FP+FN)/2 + s) = (2TP + 2s)/(Σp + Σg + 2s)``). Multi-class
     counts are per class (never micro-summed), so α and β keep their meaning.
     """
     return class_mean(1 - tversky_index(logits, target, alpha, beta, smooth), target)
@@ -147,6 +152,9 @@ def sensitivity_specificity(logits: torch.Tensor, target: torch.Tensor, lam: flo
     p = probs(logits)
     g = target.expand_as(p)
     err = (g - p) ** 2
-    sens = spatial_sum(err * g) / (spatial_sum(g) + eps)
-    spec = spatial_sum(err * (1 - g)) / (spatial_sum(1 - g) + eps)
+    n_fg, n_bg = spatial_sum(g), spatial_sum(1 - g)
+    eps = per_sample(eps, n_fg)
+    sens = spatial_sum(err * g) / (n_fg + eps)
+    spec = spatial_sum(err * (1 - g)) / (n_bg + eps)
+    lam = per_sample(lam, sens)
     return (lam * sens + (1 - lam) * spec)[:, 0]

@@ -151,19 +151,20 @@ class App:
 
     def wait_idle(self, *, timeout: float = RERUN_MS) -> None:
         page = self.page
-        # the attribute must read notRunning twice, 300 ms apart, with no status widget showing:
-        # a rerun triggered by a widget starts a moment after the interaction.
+        # idle = script state notRunning, no status widget, no stale element, continuously for
+        # 300 ms: a rerun triggered by a widget starts a moment after the interaction.
+        page.evaluate("window.__seglossIdleSince = null")
         page.wait_for_function(
-            """() => new Promise(resolve => {
-                const idle = () => {
-                    const app = document.querySelector('[data-testid="stApp"]');
-                    return app && app.getAttribute('data-test-script-state') === 'notRunning'
-                        && !document.querySelector('[data-testid="stStatusWidget"]')
-                        && !document.querySelector('[data-stale="true"]');
-                };
-                if (!idle()) return resolve(false);
-                setTimeout(() => resolve(idle()), 300);
-            })""",
+            """() => {
+                const app = document.querySelector('[data-testid="stApp"]');
+                const idle = app && app.getAttribute('data-test-script-state') === 'notRunning'
+                    && !document.querySelector('[data-testid="stStatusWidget"]')
+                    && !document.querySelector('[data-stale="true"]');
+                const now = performance.now();
+                if (!idle) { window.__seglossIdleSince = null; return false; }
+                if (window.__seglossIdleSince == null) window.__seglossIdleSince = now;
+                return now - window.__seglossIdleSince >= 300;
+            }""",
             timeout=timeout, polling=100,
         )
 
@@ -203,6 +204,69 @@ class App:
     def infos(self) -> list[str]:
         loc = self.page.locator('[data-testid="stAlertContentInfo"]')
         return [loc.nth(i).inner_text() for i in range(loc.count())]
+
+    # widgets and read-outs ---------------------------------------------------------------------
+
+    def slider(self, label: str):
+        """The st.slider / st.select_slider whose label is exactly ``label``."""
+        page = self.page
+        return page.get_by_test_id("stSlider").filter(
+            has=page.get_by_test_id("stWidgetLabel").get_by_text(label, exact=True))
+
+    def slider_value(self, label: str) -> str:
+        """The value shown on the slider's thumb, as the user sees it."""
+        return self.slider(label).get_by_test_id("stSliderThumbValue").inner_text().strip()
+
+    def press_slider(self, label: str, key: str = "ArrowRight", times: int = 1) -> None:
+        """Click the slider's thumb (as a person does) and press ``key`` ``times`` times."""
+        thumb = self.slider(label).locator('input[type="range"]').locator("xpath=../..")
+        thumb.click()
+        for _ in range(times):
+            self.page.keyboard.press(key)
+            self.page.wait_for_timeout(30)
+
+    def drag_slider(self, label: str, dx: float) -> None:
+        """Drag the slider's thumb with the mouse by ``dx`` pixels."""
+        thumb = self.slider(label).locator('input[type="range"]').locator("xpath=../..")
+        thumb.scroll_into_view_if_needed()
+        box = thumb.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        mouse = self.page.mouse
+        mouse.move(x, y)
+        mouse.down()
+        for i in range(1, 11):
+            mouse.move(x + dx * i / 10, y)
+        mouse.up()
+
+    def metric(self, label: str) -> str:
+        """The value of the st.metric labelled ``label``."""
+        page = self.page
+        m = page.get_by_test_id("stMetric").filter(
+            has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+        return m.get_by_test_id("stMetricValue").inner_text().strip()
+
+    def radio_option(self, option: str, *, within=None):
+        """The radio option whose text is exactly ``option`` (optionally inside a container)."""
+        root = within if within is not None else self.page
+        return root.get_by_test_id("stRadioOption").filter(has=self.page.get_by_text(option, exact=True))
+
+    def chart_values(self, key: str) -> dict[str, float]:
+        """{category: value} of the bar traces in the plotly chart with widget key ``key``."""
+        return self.page.evaluate(
+            """(key) => {
+                const el = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
+                const out = {};
+                if (!el || !el.data) return out;
+                for (const t of el.data) {
+                    if (t.type !== 'bar') continue;
+                    const h = t.orientation === 'h' || typeof (t.y || [])[0] === 'string';
+                    const cats = h ? t.y : t.x, vals = h ? t.x : t.y;
+                    (cats || []).forEach((c, i) => { out[String(c)] = Number(vals[i]); });
+                }
+                return out;
+            }""",
+            key,
+        )
 
     # screenshots -------------------------------------------------------------------------------
 

@@ -1,0 +1,137 @@
+"""Playground in a real browser: sliders and the drawing canvas change the values shown, links
+restore the settings, the CSV export arrives and parses."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+FN = "False negatives (of the object)"
+FN_PX = "False negatives (pixels)"
+BARS = "pg_bars"  # widget key of the loss-value bar chart
+
+
+def _losses(app) -> dict[str, float]:
+    vals = app.wait_until(lambda: app.chart_values(BARS), what="the loss-value bar chart")
+    assert len(vals) >= 20, vals
+    return vals
+
+
+def _changed(before: dict[str, float], after: dict[str, float]) -> list[str]:
+    return [k for k in before if k in after and not math.isclose(before[k], after[k], rel_tol=1e-6, abs_tol=1e-9)]
+
+
+def test_keyboard_slider_changes_the_values(app):
+    app.goto("/")
+    assert app.slider_value(FN) == "0.10"
+    dice, losses = app.metric("Dice"), _losses(app)
+
+    app.press_slider(FN, "ArrowRight", times=20)  # step 0.01: 0.10 -> 0.30
+    app.wait_until(lambda: app.slider_value(FN) == "0.30", what="the FN slider to read 0.30")
+    app.wait_idle()
+    app.wait_until(lambda: app.metric("Dice") != dice, what="the Dice metric to change")
+    after = _losses(app)
+    changed = _changed(losses, after)
+    assert len(changed) >= len(losses) // 2, f"only {changed} changed"
+    # more missed object: the Dice read-out drops, the Dice loss rises
+    assert float(app.metric("Dice")) < float(dice)
+    assert after["Dice loss"] > losses["Dice loss"]
+    # the setting went into the link
+    assert "pg_fn=0.3" in app.page.url, app.page.url
+    app.assert_no_errors()
+
+
+def test_mouse_drag_slider_changes_the_values(app):
+    """Dragging the confidence thumb leftwards softens the prediction: the soft losses move
+    while the thresholded metrics stay."""
+    app.goto("/")
+    label = "Confidence c"
+    start, dice, losses = app.slider_value(label), app.metric("Dice"), _losses(app)
+    app.drag_slider(label, -120)
+    app.wait_until(lambda: app.slider_value(label) != start, what="the confidence slider to move")
+    app.wait_idle()
+    app.wait_until(lambda: _changed(losses, app.chart_values(BARS)), what="the loss values to change")
+    assert float(app.slider_value(label)) < float(start)
+    after = _losses(app)
+    assert after["Binary cross-entropy"] != pytest.approx(losses["Binary cross-entropy"])
+    assert app.metric("Dice") == dice  # thresholded at 0.5: unchanged
+    app.assert_no_errors()
+
+
+def test_drawing_a_stroke_changes_the_values(app):
+    app.goto("/")
+    page = app.page
+    pred = page.get_by_test_id("stRadio").filter(has=page.get_by_text("Perturb the ground truth", exact=True))
+    app.radio_option("Draw", within=pred).click()
+    app.wait_idle()
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.first.wait_for(state="visible", timeout=30_000)
+    assert canvas.count() == 1, "one drawing canvas expected (prediction)"
+    app.wait_until(lambda: app.chart_values(BARS), what="values for the empty drawing")
+    app.wait_idle()
+    before, dice = _losses(app), app.metric("Dice")
+    assert float(dice) == 0.0, dice  # nothing drawn: empty prediction
+    assert any("Nothing drawn yet" in t for t in app.infos())
+
+    canvas.first.scroll_into_view_if_needed()
+    box = canvas.first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    mouse = page.mouse
+    mouse.move(cx - 40, cy)
+    mouse.down()
+    for i in range(1, 21):  # a zig-zag stroke across the object in the middle of the canvas
+        mouse.move(cx - 40 + 4 * i, cy + (6 if i % 2 else -6))
+    mouse.up()
+
+    app.wait_until(lambda: app.metric("Dice") != dice, timeout=30_000, what="the Dice metric to change")
+    app.wait_idle()
+    assert float(app.metric("Dice")) > 0.0
+    after = _losses(app)
+    assert len(_changed(before, after)) >= len(before) // 2
+    assert not any("Nothing drawn yet" in t for t in app.infos())
+    # the drawing can be saved: its download buttons appear
+    assert page.get_by_test_id("stDownloadButton").filter(has_text="Drawing as PNG").count() == 1
+    app.assert_no_errors()
+    app.screenshot("playground-drawn")
+
+
+@pytest.mark.parametrize("query,label,shown", [
+    ("?pg_fn=0.35", FN, "0.35"),
+    ("?pg_units=pixels&pg_fn=200", FN_PX, "200"),
+])
+def test_link_restores_the_settings(app, query, label, shown):
+    app.goto("/" + query)
+    assert app.slider_value(label) == shown
+    assert not app.infos() or not any("not valid" in t for t in app.infos())
+    app.assert_no_errors()
+
+
+def test_link_with_bad_value_falls_back_with_a_notice(app):
+    app.goto("/?pg_fn=abc&pg_fp=0.2")
+    notices = [t for t in app.infos() if "not valid" in t]
+    assert notices and "pg_fn" in notices[0] and "abc" in notices[0], app.infos()
+    assert app.slider_value(FN) == "0.10"  # the default
+    assert app.slider_value("False positives (of the object)") == "0.20"  # the good value still applies
+    app.assert_no_errors()
+    app.screenshot("playground-bad-link")
+
+
+def test_csv_download_arrives_and_parses(app, tmp_path):
+    app.goto("/")
+    button = app.page.locator(".st-key-dl_csv_playground-losses").get_by_role("button", name="CSV data")
+    with app.page.expect_download(timeout=30_000) as dl:
+        button.click()
+    path = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(path)
+    assert path.name.endswith(".csv")
+    df = pd.read_csv(path)
+    assert list(df.columns) == ["name", "loss", "family", "value", "grad_l2"]
+    assert len(df) == 26
+    assert df["value"].map(math.isfinite).all()
+    shown = _losses(app)
+    # the file holds the values the chart shows
+    for name, value in zip(df["name"], df["value"]):
+        if name in shown:
+            assert value == pytest.approx(shown[name], rel=1e-5, abs=1e-7)
+    app.assert_no_errors()

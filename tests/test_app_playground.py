@@ -1,0 +1,314 @@
+"""The Playground page under AppTest, plus its input helpers (uploads, canvas, presets) directly.
+
+The drawing canvas is an UnknownElement to AppTest: a drawing is injected through
+``at.session_state[<canvas key>]`` as the component itself stores it.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from segloss_app import canvas as CV
+from segloss_app.common import PAGES
+from segloss_app.presets import PRESETS, params_from_config
+from segloss_core.masks import load_mask, save_mask_png
+from segloss_core.registry import KEYS
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/playground.py"
+
+
+def run_page(query: dict | None = None, state: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page(PAGE)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def loss_values(at: AppTest) -> dict[str, float]:
+    """Loss name -> value from the values table (the first dataframe on the page)."""
+    df = at.dataframe[0].value
+    return dict(zip(df["name"], df["value"]))
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def infos(at: AppTest) -> str:
+    return " | ".join(str(e.value) for e in at.info)
+
+
+def data_url(rgba: np.ndarray) -> str:
+    buf = io.BytesIO()
+    Image.fromarray(rgba).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def disk_drawing(cy: int, cx: int, r: int, size: int = CV.CANVAS_PX) -> dict:
+    yy, xx = np.mgrid[:size, :size]
+    rgba = np.zeros((size, size, 4), np.uint8)
+    rgba[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = (0, 0, 0, 255)
+    return {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": data_url(rgba)}, "backgroundFit": None}
+
+
+# ---------------------------------------------------------------------------------------------
+# The page
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def default_page() -> AppTest:
+    return run_page()
+
+
+def test_defaults_start_cleanly(default_page):
+    at = default_page
+    ok(at)
+    assert set(metrics(at)) == {"Dice", "IoU", "Precision", "Sensitivity", "Specificity", "Hausdorff", "HD95"}
+    vals = loss_values(at)
+    assert len(vals) == len(KEYS) == 26
+    assert all(np.isfinite(v) for v in vals.values())
+    assert at.dataframe[1].value["loss"].tolist() == ["bce", "dice", "focal", "boundary"]  # gradient summary
+    assert dict(at.query_params) == {}  # defaults stay out of the URL
+
+
+def test_fn_slider_changes_values_and_url(default_page):
+    at = default_page
+    before_m, before_v = metrics(at), loss_values(at)
+    at.slider(key="pg_fn").set_value(0.5).run()
+    ok(at)
+    after_m, after_v = metrics(at), loss_values(at)
+    assert after_m["Sensitivity"] != before_m["Sensitivity"]
+    assert after_v["Dice loss"] > before_v["Dice loss"]
+    assert at.query_params["pg_fn"] == ["0.5"] or at.query_params["pg_fn"] == "0.5"
+
+
+def _qp(at: AppTest, name: str) -> str:
+    v = at.query_params[name]
+    return v[0] if isinstance(v, list) else v
+
+
+def test_fragment_selection_and_gradient_options():
+    at = run_page()
+    at.multiselect(key="pg_fams").set_value(["region"]).run()
+    ok(at)
+    assert set(loss_values(at)) and all("region" == f for f in at.dataframe[0].value["family"])
+    at.toggle(key="pg_gshared").set_value(True).run()
+    at.radio(key="pg_wrt").set_value("probabilities").run()
+    at.multiselect(key="pg_gkeys").set_value(["dice", "tversky"]).run()
+    ok(at)
+    assert at.dataframe[1].value["loss"].tolist() == ["dice", "tversky"]
+    assert _qp(at, "pg_fams") == "region" and _qp(at, "pg_wrt") == "probabilities"
+    assert _qp(at, "pg_gkeys") == "dice,tversky" and _qp(at, "pg_gshared") == "1"
+
+
+def test_loss_parameter_feeds_the_values():
+    at = run_page({"pg_ploss": "dice"})
+    ok(at)
+    before = loss_values(at)["Dice loss"]
+    at.select_slider(key="pg_dice.smooth").set_value(100.0).run()
+    ok(at)
+    assert loss_values(at)["Dice loss"] != before
+    assert _qp(at, "pg_dice.smooth") == "100"
+
+
+def test_query_params_restore_the_page():
+    q = {"pg_shape": "rectangle", "pg_frac": "0.005", "pg_conf": "0.8", "pg_units": "pixels", "pg_fn": "10",
+         "pg_fp": "25", "pg_fpmode": "blobs", "pg_losses": "dice,bce", "pg_wce.beta": "3"}
+    at = run_page(q)
+    ok(at)
+    assert at.selectbox(key="pg_shape").value == "rectangle"
+    assert at.select_slider(key="pg_frac").value == pytest.approx(0.005)
+    assert at.slider(key="pg_conf").value == pytest.approx(0.8)
+    assert at.slider(key="pg_fn").value == 10 and at.slider(key="pg_fp").value == 25
+    assert set(loss_values(at)) == {"Dice loss", "Binary cross-entropy"}
+    assert at.session_state["pg_wce.beta.auto"] is False and at.session_state["pg_wce.beta.value"] == 3.0
+    assert "TP" in " ".join(c.value for c in at.caption) and "FP 25" in " ".join(c.value for c in at.caption)
+
+
+def test_bad_query_params_fall_back_with_notice():
+    at = run_page({"pg_frac": "abc", "pg_shape": "hexagon", "pg_losses": "dice,nope", "pg_conf": "2",
+                   "pg_wce.beta": "oops"})
+    ok(at)
+    notice = infos(at)
+    for name in ("pg_frac", "pg_shape", "pg_losses", "pg_conf", "pg_wce.beta"):
+        assert name in notice
+    assert at.selectbox(key="pg_shape").value == "disk"
+    assert at.select_slider(key="pg_frac").value == pytest.approx(0.02)
+    assert len(loss_values(at)) == 26
+
+
+@pytest.mark.parametrize("i", [i for i, p in enumerate(PRESETS) if p.page == "playground"])
+def test_playground_presets_are_valid_links(i):
+    at = run_page(PRESETS[i].params)
+    ok(at)
+    assert "not valid" not in infos(at)
+
+
+def test_preset_button_applies_and_navigates():
+    at = run_page({"pg_shape": "star"})
+    i = next(i for i, p in enumerate(PRESETS) if p.name.startswith("Extreme imbalance"))
+    at.button(key=f"pg_preset_{i}").click().run()
+    ok(at)
+    assert _qp(at, "pg_frac") == "0.001"
+    assert at.session_state["pg_frac"] == pytest.approx(0.001)
+    assert at.selectbox(key="pg_shape").value == "disk"  # a preset starts from the defaults
+    j = next(i for i, p in enumerate(PRESETS) if p.page == "tune" and "tversky" in p.params.values())
+    at.button(key=f"pg_preset_{j}").click().run()
+    assert not at.exception
+    assert _qp(at, "tune_loss") == "tversky" and _qp(at, "tune_x") == "alpha" and _qp(at, "tune_y") == "beta"
+
+
+def test_canvas_injection_changes_values():
+    at = run_page({"pg_src": "draw"})
+    ok(at)
+    assert "Nothing drawn yet" in infos(at) and "ground truth is empty" in infos(at)
+    assert metrics(at)["Hausdorff"] == "0.0 px"  # both empty: fractions of an empty object are 0 px
+    empty_vals = loss_values(at)
+    assert all(np.isfinite(v) for v in empty_vals.values())
+    at.session_state["pg_gt_canvas_0"] = disk_drawing(160, 160, 50)
+    at.run()
+    ok(at)
+    assert "Nothing drawn yet" not in infos(at)
+    assert loss_values(at) != empty_vals
+    assert metrics(at)["Hausdorff"] != "n/a"
+    assert any(b.label == "Drawing as PNG" for b in at.get("download_button"))
+    # Clear gives a fresh canvas key: the drawing is gone.
+    at.button(key="pg_gt_clear").click().run()
+    ok(at)
+    assert "Nothing drawn yet" in infos(at)
+
+
+def test_drawn_prediction_canvas():
+    at = run_page({"pg_pred": "draw", "pg_frac": "0.05"})
+    ok(at)
+    assert metrics(at)["Sensitivity"] == "0.000"
+    at.session_state["pg_pred_canvas_0"] = disk_drawing(160, 160, 40)
+    at.run()
+    ok(at)
+    assert float(metrics(at)["Sensitivity"]) > 0.5
+
+
+def test_presenter_mode_hides_advanced_controls():
+    at = run_page({"present": "1"})
+    ok(at)
+    keys = {w.key for w in at.slider} | {w.key for w in at.radio}
+    assert "pg_conf" in keys
+    assert not keys & {"pg_blur", "pg_dy", "pg_dx", "pg_units", "pg_wrt"}
+    assert "upload" not in at.radio(key="pg_src").options
+
+
+def test_other_sources_and_units():
+    at = run_page({"pg_src": "real", "pg_real": "coins", "pg_size": "128"})
+    ok(at)
+    at = run_page({"pg_sizeby": "radius", "pg_r": "12", "pg_nobj": "3", "pg_shape": "polygon", "pg_fnmode": "holes",
+                   "pg_fpmode": "noise", "pg_dy": "5", "pg_blur": "1"})
+    ok(at)
+    at.radio(key="pg_units").set_value("pixels").run()  # the amount is converted, not reset
+    ok(at)
+    assert at.slider(key="pg_fn").value > 1
+    at = run_page({"pg_sizeby": "radius", "pg_r": "250"})  # does not fit: a clear message, no traceback
+    assert not at.exception and at.error and "does not fit" in at.error[0].value
+
+
+# ---------------------------------------------------------------------------------------------
+# Input helpers, tested directly
+# ---------------------------------------------------------------------------------------------
+def _png(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_upload_bad_file_gives_message():
+    res = CV.read_upload(b"this is not an image", "mask.png")
+    assert res.array is None and "not a readable image" in res.error
+
+
+def test_upload_grey_image_offers_otsu_threshold():
+    img = np.zeros((40, 40), np.uint8)
+    img[10:30, 10:30] = 200
+    img[0:5, :] = 90
+    res = CV.read_upload(_png(img), "grey.png")
+    assert res.array is None and "distinct values" in res.error
+    assert res.suggested_threshold is not None and 0 <= res.suggested_threshold < 200
+    assert res.value_range == (0.0, 200.0)
+    again = CV.read_upload(_png(img), "grey.png", threshold=res.suggested_threshold)
+    assert again.error is None and again.array[20, 20] and not again.array[39, 39]
+
+
+def test_upload_oversize_gives_message():
+    res = CV.read_upload(_png(np.zeros((10, 2100), np.uint8)), "wide.png")
+    assert res.array is None and "2048" in res.error
+    res = CV.read_upload(b"\0" * (CV.MAX_UPLOAD_BYTES + 1), "huge.npy")
+    assert res.array is None and "MiB" in res.error
+
+
+def test_upload_round_trip_and_probabilities():
+    m = np.zeros((32, 32), bool)
+    m[4:9, 5:20] = True
+    assert np.array_equal(CV.read_upload(save_mask_png(m), "m.png").array, m)
+    buf = io.BytesIO()
+    np.save(buf, np.full((8, 8), 0.25, np.float32))
+    res = CV.read_upload(buf.getvalue(), "p.npy", kind="probabilities")
+    assert res.error is None and res.array.shape == (8, 8) and float(res.array.max()) == 0.25
+
+
+def test_canvas_to_mask_brush_eraser_and_resize():
+    rgba = np.zeros((100, 100, 4), np.uint8)
+    rgba[20:80, 20:80] = (0, 0, 0, 255)       # brush
+    rgba[40:60, 40:60] = (255, 255, 255, 255)  # eraser paints white
+    m = CV.canvas_to_mask(rgba, (50, 50))
+    assert m.shape == (50, 50) and m[12, 12] and not m[25, 25] and not m[2, 2]
+    assert not CV.canvas_to_mask(None, (16, 16)).any()
+    mask, fabric = CV.canvas_state_mask(disk_drawing(50, 50, 20, size=100), (100, 100))
+    assert mask[50, 50] and not mask[0, 0] and CV.n_objects_drawn(fabric) == 1
+
+
+def test_drawing_json_round_trip():
+    m = np.zeros((20, 30), bool)
+    m[0, 0] = True
+    m[5:9, 3:17] = True
+    data = CV.drawing_json(m, {"objects": []})
+    back, fabric = CV.mask_from_drawing_json(data)
+    assert np.array_equal(back, m) and fabric == {"objects": []}
+    with pytest.raises(ValueError, match="not a SegLoss Lab drawing"):
+        CV.mask_from_drawing_json(b'{"a": 1}')
+    assert np.array_equal(load_mask(save_mask_png(back)), m)
+
+
+def test_config_json_round_trip():
+    params, ignored = params_from_config(json.dumps({"page": "playground", "params": {
+        "pg_frac": "0.001", "pg_gshared": True, "tune_loss": "x"}}).encode(), "pg_")
+    assert params == {"pg_frac": "0.001", "pg_gshared": "1"} and ignored == ["tune_loss"]
+    with pytest.raises(ValueError, match="not valid JSON"):
+        params_from_config(b"{nope", "pg_")
+
+
+def test_presets_are_well_formed():
+    prefixes = {"playground": "pg_", "tune": "tune_", "large_vs_small": "lvs_"}
+    names = {p.name for p in PRESETS}
+    for required in ("Small object: overlap losses plateau", "Extreme imbalance 1:1000", "Focal γ from 0 to 5",
+                     "Tversky trades FP for FN", "Soft predictions and the smoothing term"):
+        assert required in names
+    for p in PRESETS:
+        assert p.page in PAGES and p.params
+        assert all(k.startswith(prefixes[p.page]) for k in p.params)
+        assert p.explanation.count(". ") + p.explanation.endswith(".") == 2  # two sentences
+    lvs = next(p for p in PRESETS if p.page == "large_vs_small").params
+    assert set(lvs) <= {"lvs_small_r", "lvs_large_r", "lvs_delta", "lvs_levels", "lvs_conf", "lvs_fpmode",
+                        "lvs_tol", "lvs_norm"}
