@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--tolerance", type=float, default=1e-3, help="plateau tolerance, relative to the range")
     rp.set_defaults(func=cmd_reproduce)
 
+    tp = sub.add_parser("table", help="print the README's table of losses (from the registry)")
+    tp.set_defaults(func=cmd_table)
+
     bp = sub.add_parser("bench", help="time the sweep engine against the naive path")
     bp.add_argument("--quick", action="store_true", help="11 levels instead of 41")
     bp.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
@@ -186,6 +189,13 @@ def _write_png(fig, path: Path) -> str:
         print(f"warning: could not write {path.name} ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
               "install Debian's chromium for PNG export", file=sys.stderr)
         return ""
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from .registry import markdown_table
+
+    print(markdown_table())
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -274,3 +274,15 @@ def parse_setting(text: str) -> tuple[str, str, Any]:
     key, name = lhs.strip().split(".", 1)
     spec = get(key)
     return key, name, spec.param(name).validate(value.strip())
+
+
+def markdown_table() -> str:
+    """The README's table of losses, generated from the registry (a test keeps them equal)."""
+    rows = ["| key | loss | family | parameters (default) | multi-class | distance maps | reference |",
+            "|---|---|---|---|---|---|---|"]
+    for s in _SPECS:
+        params = ", ".join(f"{p.name}={'auto' if p.default is None else (f'{p.default:g}' if isinstance(p.default, float) else p.default)}"
+                           for p in s.params) or "—"
+        rows.append(f"| `{s.key}` | {s.name} | {s.family} | {params} | {'yes' if s.multiclass else 'no'} | "
+                    f"{'yes' if s.needs_maps else 'no'} | {s.reference} |")
+    return "\n".join(rows)
