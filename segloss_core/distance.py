@@ -124,7 +124,15 @@ class TargetMaps:
         self._np = (self.target > 0.5).cpu().numpy()
 
     def matches(self, target: torch.Tensor) -> bool:
-        return target.shape == self.target.shape and bool(torch.equal(target.detach().to(self.target), self.target))
+        """True if ``target`` is this ground truth (or a batch of copies of a batch-1 ground truth)."""
+        t = target.detach()
+        if t.shape[1:] != self.target.shape[1:]:
+            return False
+        if t.shape[0] != self.target.shape[0]:
+            if self.target.shape[0] != 1:
+                return False
+            return bool((t.to(self.target) == self.target).all())
+        return t.data_ptr() == self.target.data_ptr() or bool(torch.equal(t.to(self.target), self.target))
 
     def _t(self, fn) -> torch.Tensor:
         return to_tensor(_per_sample(fn, self._np), self.target)
@@ -163,8 +171,9 @@ def resolve_maps(maps: TargetMaps | None, target: torch.Tensor) -> TargetMaps:
     """The maps to use for ``target``: the given ones, or new ones when none were passed."""
     if maps is None:
         return TargetMaps(target)
-    if maps.target.shape[1:] != target.shape[1:]:
-        raise ValueError(f"distance maps were computed for shape {tuple(maps.target.shape)}, target is {tuple(target.shape)}")
+    if not maps.matches(target):
+        raise ValueError(f"distance maps were computed for a different ground truth "
+                         f"(maps {tuple(maps.target.shape)}, target {tuple(target.shape)})")
     return maps
 
 

@@ -139,7 +139,7 @@ def param_grid(gt: np.ndarray, preds: np.ndarray, key: str, grid: dict[str, Iter
     if comp is not None:  # exact: distinct (z, g) pairs weighted by their pixel counts
         sample_z, sample_g, sample_w = comp.z, comp.g, comp.w
     else:
-        sample_z, sample_g, sample_w = logits, target.expand_as(logits), None
+        sample_z, sample_g, sample_w = logits, target, None  # a batch-1 target broadcasts
     step = max(1, chunk_pixels // max(1, sample_z[0].numel() * L))
     out = np.empty((P, L))
     kwargs_maps = {"maps": maps or TargetMaps(target)} if spec.needs_maps else {}
@@ -151,7 +151,8 @@ def param_grid(gt: np.ndarray, preds: np.ndarray, key: str, grid: dict[str, Iter
             for j, name in enumerate(names):
                 kw[name] = torch.as_tensor(mesh[j, idx], dtype=dtype, device=dev).repeat_interleave(L)
             rep = (n,) + (1,) * (sample_z.ndim - 1)
-            zb, gb = sample_z.repeat(rep), sample_g.repeat(rep)
+            zb = sample_z.repeat(rep)
+            gb = sample_g.repeat(rep) if sample_g.shape[0] > 1 else sample_g
             if sample_w is not None:
                 with weighted_pixels(sample_w.repeat(rep), comp.n_pixels):
                     vals = spec.fn(zb, gb, **kw)

@@ -49,6 +49,12 @@ def eps_for(dtype: torch.dtype) -> float:
     return 1e-12 if dtype == torch.float64 else 1e-7
 
 
+def pow_floor(dtype: torch.dtype) -> float:
+    """Floor for ``x**γ`` with γ < 1 where x may be exactly 0: sqrt of the smallest normal number
+    (1e-19 in float32), so the value at x = 0 is ~0 in any dtype and the gradient stays finite."""
+    return torch.finfo(dtype).tiny ** 0.5
+
+
 def check_pair(logits: torch.Tensor, target: torch.Tensor) -> None:
     """Validate the calling convention; raise ``ValueError`` with the shapes received."""
     if not isinstance(logits, torch.Tensor) or not isinstance(target, torch.Tensor):

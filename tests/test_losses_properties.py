@@ -221,8 +221,11 @@ def test_maps_are_optional_and_shape_checked(key):
     torch.testing.assert_close(a, c, rtol=0, atol=0)
     torch.testing.assert_close(b, c, rtol=0, atol=0)
     wrong = TargetMaps(torch.zeros(1, 1, 8, 8, dtype=torch.float64))
-    with pytest.raises(ValueError, match="distance maps were computed for shape"):
+    with pytest.raises(ValueError, match="distance maps were computed for a different ground truth"):
         REGISTRY[key](logits, target, maps=wrong)
+    other = TargetMaps(1 - target)  # same shape, different ground truth
+    with pytest.raises(ValueError, match="different ground truth"):
+        REGISTRY[key](logits, target, maps=other)
 
 
 # ---------------------------------------------------------------- gradcheck
@@ -410,3 +413,30 @@ def test_hypothesis_finite(key, data):
     assert out.shape == (b,) and out.dtype == dtype
     assert torch.isfinite(out).all(), out
     assert torch.isfinite(grad).all()
+
+
+# ---------------------------------------------------------------- per-sample parameters (raw functions)
+def _numeric_params():
+    return [pytest.param(k, p.name, id=f"{k}.{p.name}") for k in KEYS for p in REGISTRY[k].params if p.numeric]
+
+
+@pytest.mark.parametrize("key,name", _numeric_params())
+def test_per_sample_parameter_tensor(key, name):
+    """The raw functions take a (B,) tensor for any numeric parameter (one value per sample, as in
+    a parameter sweep): it must equal calling each sample alone with its scalar value."""
+    spec = REGISTRY[key]
+    p = spec.param(name)
+    if p.log:
+        vals = [p.low, math.sqrt(p.low * p.high), p.high]
+    else:
+        vals = [p.low, 0.37 * p.low + 0.63 * p.high, p.high]
+    shape = SHAPES["2d"]
+    rng = np.random.default_rng(9)
+    target = stack([random_blob(shape, rng), two_blobs(shape), random_blob(shape, rng)])
+    logits = related_logits(target, torch.Generator().manual_seed(9))
+    extra = (lambda t: {"maps": TargetMaps(t)}) if spec.needs_maps else (lambda t: {})
+    got = spec.fn(logits, target, **extra(target), **{name: torch.tensor(vals, dtype=torch.float64)})
+    expected = torch.cat([spec.fn(logits[i:i + 1], target[i:i + 1], **extra(target[i:i + 1]), **{name: v})
+                          for i, v in enumerate(vals)])
+    assert got.shape == (3,)
+    torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)

@@ -24,15 +24,10 @@ from segloss_core.registry import REGISTRY
 
 F64 = torch.float64
 
-# BUG found by these tests (reported to the owner, not fixed here): segloss_core.losses.region.dice
-# returns 1 - tversky_index(α=β=0.5, s) = 1 - (TP + s)/(TP + (FP+FN)/2 + s)
-#                                       = 1 - (2TP + 2s)/(Σp + Σg + 2s),
-# i.e. the Dice loss with the smoothing constant *doubled*, not the contract's
-# 1 - (2TP + s)/(Σp + Σg + s) (LOSSES.md, the registry formula, MONAI). Seed 001 with s = 1 gives
-# 1/3 instead of 3/8. Every loss built on it inherits the error: log_cosh_dice, combo, dice_bce,
-# dice_focal (multi-class too).
-DICE_SMOOTH_BUG = pytest.mark.xfail(
-    strict=True, reason="region.dice uses smoothing 2s: (2TP+2s)/(Σp+Σg+2s) instead of (2TP+s)/(Σp+Σg+s)")
+# Regression guard: region.dice used to return 1 - tversky_index(α=β=0.5, s)
+# = 1 - (2TP + 2s)/(Σp + Σg + 2s), i.e. Dice with the smoothing constant doubled (seed 001 with
+# s = 1 gave 1/3 instead of 3/8). Found by the Dice tests below (MONAI, closed-form gradient, seed 001,
+# the compositions built on Dice), fixed in 8fad947.
 
 
 # ================================================================ data
@@ -180,7 +175,6 @@ def per_sample(x, b):
     return x.reshape(b, -1).mean(1)
 
 
-@DICE_SMOOTH_BUG
 @pytest.mark.parametrize("dim", PAIRS)
 @pytest.mark.parametrize("smooth", [1.0, 1e-5])
 def test_dice_vs_monai(dim, smooth):
@@ -302,7 +296,6 @@ def test_boundary_vs_monai(dim):
     torch.testing.assert_close(v, torch.tensor(np_boundary(z.numpy(), t.numpy())), rtol=1e-10, atol=1e-12)
 
 
-@DICE_SMOOTH_BUG
 def test_multiclass_dice_vs_monai():
     # C=3 softmax, every class present in every sample: our class mean over present classes is the
     # mean over all classes, which is what MONAI's per-class (B, C) values average to.
@@ -377,7 +370,6 @@ def test_bce_gradient_is_p_minus_g_over_n():
     torch.testing.assert_close(gr, (torch.sigmoid(z) - t) / n, rtol=1e-10, atol=1e-14)
 
 
-@DICE_SMOOTH_BUG
 @pytest.mark.parametrize("smooth", [1.0, 1e-3])
 def test_dice_gradient_wrt_p(smooth):
     # L = 1 - (2TP + s)/D, D = Σp + Σg + s  =>  ∂L/∂p_i = -(2 g_i D - (2TP + s)) / D².
@@ -454,7 +446,6 @@ def test_tversky_half_half_is_dice_without_smoothing(pair):
                                torch.tensor(np_dice(z.numpy(), t.numpy(), 0.0)), rtol=1e-10, atol=1e-14)
 
 
-@DICE_SMOOTH_BUG
 def test_tversky_half_half_is_dice_with_double_smoothing(pair):
     # ... and with smoothing, Tversky(½, ½, s) is Dice with 2s (the formulas, not a choice).
     t, z = pair
@@ -471,7 +462,6 @@ def test_focal_tversky_gamma1_is_tversky(pair):
     np.testing.assert_allclose(b.numpy(), np_tversky(z.numpy(), t.numpy(), 0.4, 0.9, 0.5) ** 2.5, rtol=1e-10)
 
 
-@DICE_SMOOTH_BUG
 def test_log_cosh_dice(pair):
     t, z = pair
     for s in (1.0, 0.1):
@@ -479,24 +469,19 @@ def test_log_cosh_dice(pair):
                                    np.log(np.cosh(np_dice(z.numpy(), t.numpy(), s))), rtol=1e-10, atol=1e-15)
 
 
-@pytest.mark.parametrize("alpha,beta", [
-    pytest.param(0.5, 0.5, marks=DICE_SMOOTH_BUG), pytest.param(0.3, 0.8, marks=DICE_SMOOTH_BUG),
-    (1.0, 0.2),  # α = 1: the Dice term has weight 0
-    pytest.param(0.0, 0.9, marks=DICE_SMOOTH_BUG)])
+@pytest.mark.parametrize("alpha,beta", [(0.5, 0.5), (0.3, 0.8), (1.0, 0.2), (0.0, 0.9)])
 def test_combo_composition(pair, alpha, beta):
     t, z = pair
     expected = alpha * np_balanced_ce(z.numpy(), t.numpy(), beta) + (1 - alpha) * np_dice(z.numpy(), t.numpy(), 1.0)
     np.testing.assert_allclose(REGISTRY["combo"](z, t, alpha=alpha, beta=beta).numpy(), expected, rtol=1e-10)
 
 
-@DICE_SMOOTH_BUG
 def test_dice_bce_composition(pair):
     t, z = pair
     expected = np_dice(z.numpy(), t.numpy(), 0.5) + 2.5 * np_bce(z.numpy(), t.numpy())
     np.testing.assert_allclose(REGISTRY["dice_bce"](z, t, lam=2.5, smooth=0.5).numpy(), expected, rtol=1e-10)
 
 
-@DICE_SMOOTH_BUG
 def test_dice_focal_composition(pair):
     # AnatomyNet focal term: no class weight, -mean[(1-p)^γ g log p + p^γ (1-g) log(1-p)]
     # = 2 · focal(α = 0.5, γ).
@@ -547,19 +532,17 @@ def seed001():
     return t, z
 
 
-@DICE_SMOOTH_BUG
 def test_seed001_dice():
     # Dice = (2·2 + 1e-6)/(3 + 4 + 1e-6) = 0.5714286326530..., the seed's printed value, so the Dice
-    # loss is 1 - 0.5714286 = 0.4285714 (the code gives 0.42857131, the value for s = 2e-6).
+    # loss is 1 - 0.5714286 = 0.4285714 (with s doubled it would be 0.42857131).
     t, z = seed001()
     d = REGISTRY["dice"](z, t, smooth=1e-6)
     assert d.item() == pytest.approx(3 / 7, abs=1e-6)
     assert d.item() == pytest.approx(1 - 0.5714286326530524, abs=1e-10)
 
 
-@DICE_SMOOTH_BUG
 def test_seed001_dice_smooth_one():
-    # With s = 1: Dice = (4 + 1)/(7 + 1) = 5/8, loss 3/8 = 0.375 (the code gives 1/3 = 1 - 6/9).
+    # With s = 1: Dice = (4 + 1)/(7 + 1) = 5/8, loss 3/8 = 0.375 (with s doubled: 1/3 = 1 - 6/9).
     t, z = seed001()
     assert REGISTRY["dice"](z, t, smooth=1.0).item() == pytest.approx(0.375, abs=1e-10)
 
@@ -1031,7 +1014,7 @@ def test_pitfall_empty_gt_and_empty_prediction(key, dtype):
         assert torch.isfinite(z.grad).all()
 
 
-@pytest.mark.parametrize("key", [pytest.param("dice", marks=DICE_SMOOTH_BUG), "jaccard"])
+@pytest.mark.parametrize("key", ["dice", "jaccard"])
 @pytest.mark.parametrize("smooth", [1e-6, 1e-3, 1.0])
 def test_pitfall_empty_gt_nearly_empty_prediction_follows_formula(key, smooth):
     # With logits -20 the prediction is not exactly empty: Σp = 64·sigmoid(-20) = 1.32e-7 and TP = 0,

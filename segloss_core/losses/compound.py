@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..tensors import eps_for, per_sample, pt_log, require_binary, spatial_mean, spatial_sum
+from ..tensors import per_sample, pow_floor, pt_log, require_binary, spatial_mean, spatial_sum
 from .distribution import balanced_ce, bce, focal
 from .region import dice
 
@@ -32,21 +32,21 @@ def exp_log(logits: torch.Tensor, target: torch.Tensor, gamma: float = 0.3, w_di
               w_l = \Big(\frac{\sum_k f_k}{f_l}\Big)^{1/2}
 
     Labels ``{background, foreground}``; ``Dice_l`` with ε = 1 in numerator and denominator;
-    ``f_l`` is the pixel count of label l. Both ``-ln`` terms are clamped at eps from below, so
-    γ < 1 keeps a finite gradient at a perfect prediction. Binary only.
+    ``f_l`` is the pixel count of label l. ``-ln p`` comes from log-sigmoid (exact even for
+    confident pixels); both ``-ln`` terms are floored at ~1e-19, so γ < 1 keeps a finite gradient. Binary only.
     """
     require_binary("exp_log", logits)
-    eps = eps_for(logits.dtype)
+    floor = pow_floor(logits.dtype)
     p = torch.sigmoid(logits)
     g = target.expand_as(p)
     pl = torch.cat([1 - p, p], dim=1)
     gl = torch.cat([1 - g, g], dim=1)
     dice_l = (2 * spatial_sum(pl * gl) + 1) / (spatial_sum(pl) + spatial_sum(gl) + 1)
-    l_dice = ((-torch.log(dice_l)).clamp_min(eps) ** per_sample(gamma, dice_l)).mean(1)
+    l_dice = ((-torch.log(dice_l)).clamp_min(floor) ** per_sample(gamma, dice_l)).mean(1)
     f = spatial_sum(gl)  # (B, 2)
     w = torch.sqrt(f.sum(1, keepdim=True) / f.clamp_min(1))  # unused label: no pixel uses it
     w_pix = (w[..., None] * gl.flatten(2)).sum(1).reshape_as(p)
-    l_ce = spatial_mean(w_pix * (-pt_log(logits, target)).clamp_min(eps) ** per_sample(gamma, p))
+    l_ce = spatial_mean(w_pix * (-pt_log(logits, target)).clamp_min(floor) ** per_sample(gamma, p))
     return w_dice * l_dice + w_ce * l_ce
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from ..tensors import class_log_probs, class_targets, eps_for, per_sample, probs, require_binary, safe_ratio, spatial_sum
+from ..tensors import class_log_probs, class_targets, per_sample, pow_floor, probs, require_binary, safe_ratio, spatial_sum
 
 
 def _counts(logits: torch.Tensor, target: torch.Tensor):
@@ -99,11 +99,11 @@ def focal_tversky(logits: torch.Tensor, target: torch.Tensor, alpha: float = 0.3
     .. math:: L = (1 - TI)^{\gamma}
 
     γ here is the paper's 1/γ (the paper's 4/3 is 0.75 here). γ=1 is Tversky. Multi-class: the mean
-    over classes of the powers (not the power of the mean). ``1 - TI`` is clamped at eps from below,
-    so γ<1 keeps a finite gradient at a perfect prediction.
+    over classes of the powers (not the power of the mean). ``1 - TI`` is floored at ~1e-19 (float32),
+    so γ<1 keeps a finite gradient at a perfect prediction and the value there is ~0.
     """
     ti = tversky_index(logits, target, alpha, beta, smooth)
-    return class_mean((1 - ti).clamp_min(eps_for(ti.dtype)) ** per_sample(gamma, ti), target)
+    return class_mean((1 - ti).clamp_min(pow_floor(ti.dtype)) ** per_sample(gamma, ti), target)
 
 
 def log_cosh_dice(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
