@@ -1,7 +1,7 @@
 """SegLoss Lab: the router. Pages live in pages/; all computation in segloss_core."""
 import streamlit as st
 
-from segloss_app.common import PAGES
+from segloss_app.common import PAGES, ROUTER_FLAG
 
 st.set_page_config(page_title="SegLoss Lab", page_icon="🩻", layout="wide")
 
@@ -12,4 +12,5 @@ pages = [
     st.Page(PAGES["gradients"], title="Gradients", icon="🧭"),
     st.Page(PAGES["catalogue"], title="Catalogue", icon="📚"),
 ]
+st.session_state[ROUTER_FLAG] = True  # the pages check it (see common.require_router)
 st.navigation(pages).run()

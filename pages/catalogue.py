@@ -109,11 +109,18 @@ c1.caption(f"{n} of {len(KEYS)} losses" + (f" match “{q}”" if q.strip() else
 c2.download_button("Download the catalogue (CSV)", catalogue_table().to_csv(index=False).encode(),
                    "segloss-catalogue.csv", "text/csv", key="cat_csv", width="stretch")
 
-tabs = st.tabs([f"{f.capitalize()} ({len(shown[f])})" for f in FAMILIES])
-for tab, fam in zip(tabs, FAMILIES):
-    with tab:
-        st.caption(FAMILY_TEXT.get(fam, ""))
-        if not shown[fam]:
-            st.info("No loss in this family matches the search.")
-        for spec in shown[fam]:
-            loss_card(spec)
+if q.strip():  # a search: the matches, family by family, on one page (no empty tabs to click through)
+    if not n:
+        st.info("No loss matches the search; try a key such as `dice`, a name or a family.")
+    for fam in FAMILIES:
+        if shown[fam]:
+            st.subheader(f"{fam.capitalize()} ({len(shown[fam])})")
+            for spec in shown[fam]:
+                loss_card(spec)
+else:
+    tabs = st.tabs([f"{f.capitalize()} ({len(shown[f])})" for f in FAMILIES])
+    for tab, fam in zip(tabs, FAMILIES):
+        with tab:
+            st.caption(FAMILY_TEXT.get(fam, ""))
+            for spec in shown[fam]:
+                loss_card(spec)

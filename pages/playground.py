@@ -6,7 +6,6 @@ Every setting lives in the URL under a short ``pg_*`` name (hand drawings and up
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ import streamlit as st
 
 from segloss_app import canvas as CV
 from segloss_app import compute as C
-from segloss_app.common import (UrlParam, export_buttons, loss_param_widgets, open_page, page_header,
+from segloss_app.common import (UrlParam, export_buttons, is_present, loss_param_widgets, open_page, page_header,
                                 param_url_spec, show_error, sync_url, url_state)
 from segloss_app.presets import PRESETS, params_from_config
 from segloss_core import figures as F
@@ -136,7 +135,9 @@ def current_values() -> dict[str, Any]:
     for name, p in SPEC.items():
         v = ss.get(name, p.default)
         if name in LISTS:
-            v = ",".join(v) if isinstance(v, (list, tuple)) else str(v)
+            if isinstance(v, (list, tuple)):  # families and losses in registry order; maps as chosen
+                v = ",".join(v if name == "pg_gkeys" else [k for k in LISTS[name] if k in v])
+            v = str(v)
         elif name in AUTO_PARAMS:
             if ss.get(name + ".auto", True):
                 v = "auto"
@@ -208,7 +209,7 @@ def sidebar(present: bool) -> None:
     sb.subheader("Configuration")
     sb.caption("Every setting is in the page's URL: copy the link to share this exact view. "
                "Hand-drawn and uploaded masks are not: download them as files.")
-    up = sb.file_uploader("Load a configuration (JSON)", type=["json"], key="pg_cfg_file",
+    up = sb.file_uploader("Load a configuration (JSON)", type=["json"], key="pg_cfg_file", max_upload_size=1,
                           help="a file saved with 'Configuration (JSON)' below")
     if up is not None:
         data = up.getvalue()
@@ -230,6 +231,11 @@ def sidebar(present: bool) -> None:
 # ---------------------------------------------------------------------------------------------
 # Inputs
 # ---------------------------------------------------------------------------------------------
+def _pair(present: bool):
+    """Two controls side by side, or stacked in presenter mode (large fonts need the width)."""
+    return (st.container(), st.container()) if present else st.columns(2)
+
+
 def _bump(counter: str) -> None:
     st.session_state[counter] = st.session_state.get(counter, 0) + 1
 
@@ -238,6 +244,7 @@ def _upload_ui(label: str, key: str, kind: str, size_hint: str) -> tuple[np.ndar
     """An uploader; returns ``(array, name)``; messages go on the page. Grey-level images get a
     threshold slider defaulting to Otsu's threshold."""
     f = st.file_uploader(label, type=["png", "npy", "jpg", "jpeg", "bmp", "tif", "tiff"], key=key,
+                         max_upload_size=CV.MAX_UPLOAD_BYTES // 2**20,
                          help=f"PNG/JPEG/BMP/TIFF or .npy, at most {CV.MAX_UPLOAD_SIDE} px per side and "
                               f"{CV.MAX_UPLOAD_BYTES // 2**20} MB. {size_hint}")
     if f is None:
@@ -247,7 +254,7 @@ def _upload_ui(label: str, key: str, kind: str, size_hint: str) -> tuple[np.ndar
     thr_key = f"{key}_thr"
     res = CV.read_upload(data, f.name, kind=kind)
     if res.suggested_threshold is not None:
-        st.warning(res.error)
+        st.warning(f"{res.error}. Choose the threshold with the slider below.")
         lo, hi = res.value_range or (0.0, 255.0)
         if st.session_state.get(f"_{thr_key}_for") != digest:
             st.session_state[f"_{thr_key}_for"] = digest
@@ -279,7 +286,7 @@ def ground_truth_ui(present: bool) -> tuple[np.ndarray | None, list[str], tuple[
         size = int(ss["pg_size"])
     try:
         if src == "shape":
-            c1, c2 = st.columns(2)
+            c1, c2 = _pair(present)
             shape = c1.selectbox("Shape", SHAPES, key="pg_shape")
             n_obj = int(c2.number_input("Objects", 1, 16, step=1, key="pg_nobj"))
             by = st.radio("Size by", ("fraction", "radius"), key="pg_sizeby", horizontal=True,
@@ -293,7 +300,7 @@ def ground_truth_ui(present: bool) -> tuple[np.ndarray | None, list[str], tuple[
             else:
                 frac = None
                 radius = st.slider("Radius (px)", 0.5, 250.0, step=0.5, key="pg_r")
-            c1, c2 = st.columns(2)
+            c1, c2 = _pair(present)
             cy = c1.slider("Centre y", 0.0, 1.0, step=0.01, key="pg_cy", disabled=n_obj > 1,
                            help="fraction of the height; several objects are laid out on a grid")
             cx = c2.slider("Centre x", 0.0, 1.0, step=0.01, key="pg_cx", disabled=n_obj > 1,
@@ -328,39 +335,45 @@ def ground_truth_ui(present: bool) -> tuple[np.ndarray | None, list[str], tuple[
     return gt, notes, original
 
 
+def _clear_gt() -> None:
+    st.session_state.pop("_pg_gt_initial", None)
+    st.session_state.pop("_pg_gt_loaded_mask", None)
+    _bump("_pg_gt_canvas_n")
+
+
 def _draw_gt_ui(size: int, present: bool) -> np.ndarray:
     ss = st.session_state
     n = ss.get("_pg_gt_canvas_n", 0)
     c1, c2, c3 = st.columns([1.2, 1.2, 1])
     tool = c1.radio("Tool", ("Brush", "Eraser"), key="pg_gt_tool", horizontal=True)
     width = c2.slider("Brush size", 2, 60, 18, key="pg_gt_brush")
-    c3.button("Clear", key="pg_gt_clear", on_click=_bump, args=("_pg_gt_canvas_n",),
-              help="start a new, empty drawing")
-    mask, fabric = CV.draw_mask(f"pg_gt_canvas_{n}", (size, size), eraser=tool == "Eraser", stroke_width=width,
-                                initial=ss.get("_pg_gt_initial"))
+    c3.button("Clear", key="pg_gt_clear", on_click=_clear_gt, help="start a new, empty drawing")
+    mask, fabric, sent = CV.draw_mask(f"pg_gt_canvas_{n}", (size, size), eraser=tool == "Eraser",
+                                      stroke_width=width, initial=ss.get("_pg_gt_initial"))
+    if not sent and ss.get("_pg_gt_loaded_mask") is not None:  # a loaded drawing, not yet touched
+        mask = CV.resize_mask(ss["_pg_gt_loaded_mask"], (size, size))
     st.caption("Draw the object in black; the eraser paints white. The canvas toolbar has undo and redo.")
     if not mask.any():
         st.info("Nothing drawn yet: draw the object with the brush. Until then the ground truth is empty.")
     _drawing_downloads(mask, fabric, "pg_gt", "ground-truth")
     if not present:
-        up = st.file_uploader("Load a drawing (JSON)", type=["json"], key="pg_gt_drawing_file",
-                              help="a drawing saved with 'Drawing as JSON'")
+        up = st.expander("Load a saved drawing").file_uploader(
+            "Load a drawing (JSON)", type=["json"], key="pg_gt_drawing_file", max_upload_size=20,
+            help="a drawing saved with 'Drawing as JSON' restores its strokes on the canvas")
         if up is not None:
             data = up.getvalue()
             digest = hashlib.sha1(data).hexdigest()
             if ss.get("_pg_gt_drawing_for") != digest:
                 try:
-                    _, fab = CV.mask_from_drawing_json(data)
+                    loaded, fab = CV.mask_from_drawing_json(data)
                 except ValueError as exc:
                     show_error(exc)
                 else:
                     ss["_pg_gt_drawing_for"] = digest
-                    if fab:
-                        ss["_pg_gt_initial"] = fab
-                        _bump("_pg_gt_canvas_n")
-                        st.rerun()
-                    else:
-                        st.error("That drawing file has no canvas strokes to restore.")
+                    ss["_pg_gt_initial"] = fab or None
+                    ss["_pg_gt_loaded_mask"] = loaded
+                    _bump("_pg_gt_canvas_n")
+                    st.rerun()
     return mask
 
 
@@ -414,8 +427,8 @@ def prediction_ui(gt: np.ndarray, present: bool, original: tuple[int, int] | Non
             tool = c1.radio("Tool", ("Brush", "Eraser"), key="pg_pred_tool", horizontal=True)
             width = c2.slider("Brush size", 2, 60, 18, key="pg_pred_brush")
             c3.button("Clear", key="pg_pred_clear", on_click=_bump, args=("_pg_pred_canvas_n",))
-            mask, fabric = CV.draw_mask(f"pg_pred_canvas_{n}", gt.shape, eraser=tool == "Eraser",
-                                        stroke_width=width, background=gt)
+            mask, fabric, _ = CV.draw_mask(f"pg_pred_canvas_{n}", gt.shape, eraser=tool == "Eraser",
+                                           stroke_width=width, background=gt)
             st.caption("Draw the prediction over the ground truth (light blue). The toolbar has undo and redo.")
             if not mask.any():
                 st.info("Nothing drawn yet: the prediction is empty (every pixel predicted background).")
@@ -460,7 +473,7 @@ def _perturb_ui(gt: np.ndarray, npix: int, conf: float, blur: float, present: bo
         step, fmt = 1.0, "%d"
     for k, hi in (("pg_fn", fn_max), ("pg_fp", fp_max)):
         ss[k] = min(max(float(ss.get(k, 0.0)), 0.0), hi)
-    c1, c2 = st.columns(2)
+    c1, c2 = _pair(present)
     what = "of the object" if units == "fraction" else "pixels"
     fn = c1.slider(f"False negatives ({what})", 0.0, fn_max, step=step, format=fmt, key="pg_fn",
                    help="object pixels removed")
@@ -498,8 +511,9 @@ METRIC_LABELS = {"dice": "Dice", "iou": "IoU", "precision": "Precision", "sensit
                  "specificity": "Specificity", "hd": "Hausdorff", "hd95": "HD95"}
 
 
-def metrics_row(metrics: dict[str, float | None]) -> None:
-    cols = st.columns(len(METRIC_LABELS))
+def metrics_row(metrics: dict[str, float | None], present: bool = False) -> None:
+    n = len(METRIC_LABELS)
+    cols = st.columns(n) if not present else st.columns(4) + st.columns(4)[:n - 4]  # big fonts: two rows
     for col, (k, label) in zip(cols, METRIC_LABELS.items()):
         col.metric(label, _fmt_metric(k, metrics.get(k)),
                    help="hard read-out of the prediction thresholded at 0.5" +
@@ -526,7 +540,7 @@ def value_chart(df: pd.DataFrame, log: bool):
 def values_section(table: pd.DataFrame) -> None:
     """Loss values for the selected families and losses: table and bar chart (reruns alone)."""
     st.subheader("Loss values")
-    c1, c2 = st.columns([1, 3])
+    c1, c2 = st.columns([1.5, 3])
     fams = c1.multiselect("Families", FAMILIES, key="pg_fams")
     keys = c2.multiselect("Losses", KEYS, key="pg_losses", format_func=_fmt_name,
                           help="all 26 by default; the family filter applies on top")
@@ -540,7 +554,12 @@ def values_section(table: pd.DataFrame) -> None:
                     help="losses live on very different scales; on a log axis every bar is visible. "
                          "Negative values are drawn by their size and marked (−).")
     fig = value_chart(df, log)
-    left, right = st.columns([1.15, 1])
+    if is_present():
+        fig.update_layout(font_size=16, height=max(400, 34 * len(df) + 100))
+    if is_present():  # big fonts: the chart gets the full width, the table folds away
+        left, right = st.container(), st.expander("Values as a table")
+    else:
+        left, right = st.columns([1.15, 1])
     with left:
         st.plotly_chart(fig, width="stretch", key="pg_bars")
     with right:
@@ -572,8 +591,11 @@ def gradients_section(gt: np.ndarray, soft: np.ndarray, params_json: str, presen
     with st.spinner("Computing gradient maps…"):
         rep = C.pair_report(gt, soft, tuple(keys), params_json, wrt)
     sym = "∂L/∂z" if wrt == "logits" else "∂L/∂p"
-    fig = F.gradient_heatmaps(rep["grads"], shared_scale=shared, cols=min(4, len(keys)),
-                              title=f"Per-pixel gradient {sym} (red: raising the logit raises the loss)")
+    fig = F.gradient_heatmaps(rep["grads"], shared_scale=shared, cols=min(2 if present else 4, len(keys)),
+                              title=f"Per-pixel gradient {sym} (red: raising {'the logit' if wrt == 'logits' else 'p'} "
+                                    "raises the loss)")
+    if present:
+        fig.update_layout(font_size=16)
     st.plotly_chart(fig, width="stretch", key="pg_gradmaps")
     summary = rep["table"][["loss", "name", "grad_l2", "grad_tp", "grad_fp", "grad_fn", "grad_tn"]]
     st.caption(f"Mean |{sym}| per region of the thresholded prediction and the L2 norm over the image.")
@@ -596,7 +618,11 @@ present = page_header(
 restore_state()
 sidebar(present)
 
-col_gt, col_pred, col_fig = st.columns([1, 1, 1.15], gap="medium")
+if present:  # larger fonts: the controls stacked on the left, the overlay beside them
+    col_gt, col_fig = st.columns([1, 1.1], gap="large")
+    col_pred = col_gt
+else:
+    col_gt, col_pred, col_fig = st.columns([1, 1, 1.15], gap="medium")
 with col_gt:
     gt, gt_notes, original = ground_truth_ui(present)
     if gt is not None:
@@ -617,7 +643,10 @@ if pred is None:
 
 with col_fig:
     st.subheader("Overlay")
-    st.plotly_chart(F.overlay(gt, pred["hard"]), width="stretch", key="pg_overlay")
+    fig_overlay = F.overlay(gt, pred["hard"])
+    if present:
+        fig_overlay.update_layout(height=560, font_size=17)
+    st.plotly_chart(fig_overlay, width="stretch", key="pg_overlay")
     if pred["counts"] is not None:
         c = pred["counts"]
         st.caption(f"TP {c['tp']:,} · FP {c['fp']:,} · FN {c['fn']:,} · TN {c['tn']:,} pixels")
@@ -649,7 +678,7 @@ except ValueError as exc:
     push_url()
     st.stop()
 
-metrics_row(report["metrics"])
+metrics_row(report["metrics"], present)
 values_section(report["table"])
 gradients_section(gt, pred["soft"], params_json, present)
 push_url()

@@ -200,13 +200,26 @@ def mask_background(mask: np.ndarray, size: int = CANVAS_PX) -> Image.Image:
     return Image.fromarray(rgb).resize((size, size), Image.Resampling.NEAREST)
 
 
+def resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Resample a mask to ``shape`` (box filter when shrinking, nearest when growing; threshold 0.5)."""
+    m = np.asarray(mask, bool)
+    H, W = int(shape[0]), int(shape[1])
+    if m.shape == (H, W):
+        return m
+    img = Image.fromarray(m.astype(np.float32))
+    shrink = H * W < m.size
+    return np.asarray(img.resize((W, H), Image.Resampling.BOX if shrink else Image.Resampling.NEAREST)) > 0.5
+
+
 def draw_mask(key: str, shape: tuple[int, int], *, eraser: bool = False, stroke_width: int = 18,
               background: np.ndarray | None = None, initial: dict | None = None,
-              size: int = CANVAS_PX) -> tuple[np.ndarray, dict | None]:
-    """Show a drawing canvas under ``key`` and return ``(mask at shape, Fabric JSON)``.
+              size: int = CANVAS_PX) -> tuple[np.ndarray, dict | None, bool]:
+    """Show a drawing canvas under ``key``; return ``(mask at shape, Fabric JSON, has_image)``.
 
     Brush strokes are black, the eraser paints white (the background colour); the canvas
-    toolbar has undo/redo. ``background`` (a mask) is shown faintly underneath.
+    toolbar has undo/redo. ``background`` (a mask) is shown faintly underneath. ``has_image`` is
+    False until the canvas has sent a picture (an ``initial`` drawing is shown but not sent
+    before the first stroke).
     """
     from streamlit_drawable_canvas import st_canvas  # only inside a running app (STACK.md)
 
@@ -218,4 +231,5 @@ def draw_mask(key: str, shape: tuple[int, int], *, eraser: bool = False, stroke_
     res = st_canvas(stroke_width=int(stroke_width), stroke_color=ERASER if eraser else BRUSH,
                     fill_color="rgba(0,0,0,0)", drawing_mode="freedraw", update_streamlit=True,
                     height=size, width=size, return_image_data=True, initial_drawing=initial, key=key, **kwargs)
-    return canvas_state_mask(res, shape)
+    mask, fabric = canvas_state_mask(res, shape)
+    return mask, fabric, getattr(res, "_image_data_url", None) is not None

@@ -18,6 +18,7 @@ PRESENT_CSS = """
 html, body, [class*="css"], .stMarkdown, .stText, label, p, li { font-size: 1.25rem !important; }
 h1 { font-size: 2.6rem !important; } h2 { font-size: 2.0rem !important; } h3 { font-size: 1.6rem !important; }
 [data-testid="stSidebar"] { min-width: 22rem; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.4rem !important; }
 </style>
 """
 
@@ -72,8 +73,32 @@ def device_badge() -> str:
     return device_label(pick_device("auto"))
 
 
+ROUTER_FLAG = "_segloss_router"
+
+
+def require_router() -> None:
+    """Make sure the page runs inside ``app.py``'s router.
+
+    A freshly started server whose very first request is a deep link (``/tune?...``) runs that page
+    file on its own, in Streamlit's legacy ``pages/`` mode, without the router's page config and
+    navigation (the sidebar lists raw file names). ``st.navigation`` is what switches that mode off,
+    and it has not run yet, so do what it does and rerun: the rerun goes through ``app.py`` with the
+    same URL. The retry counter makes this a no-op when a page is run on its own on purpose.
+    """
+    if st.session_state.get(ROUTER_FLAG):
+        return
+    tries = st.session_state.get("_segloss_router_tries", 0)
+    if tries < 1:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False  # as st.navigation does on its first call
+        st.session_state["_segloss_router_tries"] = tries + 1
+        st.rerun()
+
+
 def page_header(title: str, intro: str) -> bool:
     """Title, intro and presenter mode; returns True in presenter mode."""
+    require_router()
     present = is_present()
     if present:
         st.markdown(PRESENT_CSS, unsafe_allow_html=True)
@@ -129,6 +154,21 @@ def sync_url(spec: dict[str, UrlParam], values: dict[str, Any]) -> None:
         st.query_params.from_dict(keep)
 
 
+class AutoParam(UrlParam):
+    """A registry parameter that is ``auto`` or a number in its range, in the URL."""
+
+    def __init__(self, p: Param):
+        super().__init__("auto", str)
+        object.__setattr__(self, "_param", p)
+
+    def parse(self, text: str) -> Any:
+        v = self._param.validate(text)
+        return "auto" if v is None else v
+
+    def dump(self, value: Any) -> str:
+        return "auto" if value in (None, "auto") else f"{float(value):.6g}"
+
+
 def param_url_spec(key: str, prefix: str) -> dict[str, UrlParam]:
     """URL specs for every parameter of a loss, from the registry."""
     out = {}
@@ -137,7 +177,7 @@ def param_url_spec(key: str, prefix: str) -> dict[str, UrlParam]:
         if p.choices:
             out[name] = UrlParam(p.default, str, choices=p.choices)
         elif p.auto:
-            out[name] = UrlParam("auto", str)
+            out[name] = AutoParam(p)
         else:
             out[name] = UrlParam(p.default, float, p.low, p.high)
     return out
@@ -166,7 +206,11 @@ def param_widget(key: str, p: Param, widget_key: str, *, disabled: bool = False)
             return None
         num_key = widget_key + ".value"
         if num_key not in st.session_state:
-            st.session_state[num_key] = float(raw) if isinstance(raw, (int, float)) else (1.0 if p.log else (p.low + p.high) / 2)
+            try:  # a number from the URL arrives as text
+                start = p.validate(raw) if raw not in (None, "auto") else None
+            except ValueError:
+                start = None
+            st.session_state[num_key] = start if start is not None else (1.0 if p.log else (p.low + p.high) / 2)
         return _numeric_slider(p, num_key, label, disabled)
     if widget_key not in st.session_state or not isinstance(st.session_state[widget_key], (int, float)):
         st.session_state[widget_key] = float(p.default)

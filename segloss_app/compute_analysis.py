@@ -8,7 +8,8 @@ Pages call these with plain values and draw what comes back; the loss math stays
   survey, parameter grids, the size study), because those report progress to a bar that lives
   outside the function, which ``st.cache_data`` cannot replay. :func:`is_cached` tells a page whether
   to draw a progress bar at all. Results held there are shared between sessions: treat them as
-  read-only (arrays are flagged read-only).
+  read-only (grid arrays are flagged read-only; masks and level stacks are not, because torch warns
+  when handed a read-only NumPy array).
 
 ``RUNS`` counts how many times each long computation really ran (tests use it to check that a
 display-only control, such as the monotonicity tolerance, does not recompute the sweep).
@@ -134,8 +135,6 @@ def survey_full(config: tuple, progress: Progress = None) -> SurveyResult:
 
         curves = merge([p.curves for p in parts], ["level"])
         verdicts = merge([p.verdicts for p in parts], [])
-        for a in list(parts[0].masks.values()) + list(parts[0].predictions.values()):
-            _readonly(a)
         return SurveyResult(cfg, curves, verdicts, parts[0].masks, parts[0].predictions, parts[0].device)
 
     return _memo("survey", config, compute)
@@ -158,7 +157,7 @@ def verdicts_from_curves(curves: pd.DataFrame, tol: float) -> pd.DataFrame:
             rows.append({"object": obj, "loss": k, "family": REGISTRY[k].family, "monotone": m.monotone,
                          "violations": m.violations, "kendall_tau": m.kendall_tau, "verdict": m.verdict,
                          "first_violation": m.first_violation, "survey_monotone": claimed,
-                         "agrees": m.monotone == claimed, "explanation": explain(k, obj, m, vals, tp, fp, fn)})
+                         "agrees": m.monotone == claimed, "explanation": explain(k, obj, m, vals, tp, fp, fn, tol)})
     return pd.DataFrame(rows)
 
 
@@ -262,7 +261,7 @@ def stacks(config: tuple) -> dict[str, tuple[np.ndarray, np.ndarray, list[dict]]
         out = {}
         for obj, gt in object_masks(cfg).items():
             preds, counts = level_stack(gt, cfg)
-            out[obj] = (_readonly(gt), _readonly(preds), counts)
+            out[obj] = (gt, preds, counts)
         return out
     return _memo("stacks", config, compute)
 
@@ -301,7 +300,7 @@ class GridResult:
     ys: list[float] | None  # None for a 1-D sweep
     values: np.ndarray  # (ny, nx, L); ny = 1 for a 1-D sweep
     tau: np.ndarray  # (ny, nx) Kendall τ of each cell's curve
-    monotone: np.ndarray  # (ny, nx) bool: rises at every step (tolerance BASE_TOLERANCE)
+    violations: np.ndarray  # (ny, nx) steps that do not rise (tolerance BASE_TOLERANCE); 0 = monotone
     method: str  # "batched" or "cell by cell"
     note: str = ""
 
@@ -330,7 +329,7 @@ def loss_grid(config: tuple, obj: str, key: str, x: str, xs: tuple[float, ...], 
               ys: tuple[float, ...] | None, base_json: str, progress: Progress = None) -> GridResult:
     """Loss values over a 1-D or 2-D parameter grid × the survey levels of ``obj``.
 
-    Uses the batched :func:`segloss_core.sweep.param_grid` and checks three cells against a direct
+    Uses the batched :func:`segloss_core.sweep.param_grid` and checks two cells against a direct
     evaluation. Where the batched grid fails or disagrees (some losses do not broadcast per-sample
     parameters), the grid is evaluated cell by cell on at most :data:`FALLBACK_SIDE` values per
     axis, and ``note`` says so.
@@ -356,11 +355,20 @@ def loss_grid(config: tuple, obj: str, key: str, x: str, xs: tuple[float, ...], 
         method, note = "batched", ""
         values = None
         try:
-            grid = {y: Y, x: X} if y else {x: X}
-            values = param_grid(gt, preds, key, grid, fixed, maps=maps)
-            values = values if y else values[None]
+            if spec.reducible:  # one batched pass over the whole grid (pixel-compressed, fast)
+                values = param_grid(gt, preds, key, {y: Y, x: X} if y else {x: X}, fixed, maps=maps)
+                values = values if y else values[None]
+            else:  # full images: one batched pass per row (per value in 1-D) so that progress moves
+                parts = []
+                rows = [(yv, X) for yv in Y] if y else [(None, [xv]) for xv in X]
+                for i, (yv, xr) in enumerate(rows):
+                    g = {y: [yv], x: xr} if y else {x: xr}
+                    parts.append(param_grid(gt, preds, key, g, fixed, maps=maps).reshape(len(xr), -1))
+                    if progress:
+                        progress((i + 1) / len(rows), f"row {i + 1} of {len(rows)}")
+                values = np.stack(parts) if y else np.concatenate(parts)[None]
             ny, nx = values.shape[:2]
-            for iy, ix in {(0, 0), (ny - 1, nx - 1), (ny // 2, nx // 3)}:
+            for iy, ix in {(ny - 1, nx - 1), (ny // 2, nx // 3)}:
                 ref = _values(gt, preds, key, params_at(iy, ix), maps)
                 if not np.allclose(values[iy, ix], ref, rtol=1e-3, atol=1e-6 * max(1.0, float(np.abs(ref).max()))):
                     raise ArithmeticError(f"cell ({iy}, {ix}) differs from a direct evaluation by "
@@ -380,17 +388,15 @@ def loss_grid(config: tuple, obj: str, key: str, x: str, xs: tuple[float, ...], 
                 if progress:
                     progress((i + 1) / (ny * nx), f"cell {i + 1} of {ny * nx}")
         ny, nx = values.shape[:2]
-        tau = np.empty((ny, nx))
-        mono = np.empty((ny, nx), bool)
+        tau = np.full((ny, nx), np.nan)
+        bad = np.full((ny, nx), np.nan)
         for iy in range(ny):
             for ix in range(nx):
                 v = values[iy, ix]
                 if np.isfinite(v).all():
                     m = analyze(v, BASE_TOLERANCE)
-                    tau[iy, ix], mono[iy, ix] = m.kendall_tau, m.monotone
-                else:
-                    tau[iy, ix], mono[iy, ix] = np.nan, False
-        return GridResult(X, Y, _readonly(values), _readonly(tau), _readonly(mono), method, note)
+                    tau[iy, ix], bad[iy, ix] = m.kendall_tau, m.violations
+        return GridResult(X, Y, _readonly(values), _readonly(tau), _readonly(bad), method, note)
 
     return _memo("grid", (config, obj, key, x, tuple(xs), y, tuple(ys) if ys else None, base_json), compute)
 
@@ -433,13 +439,24 @@ def ratio_grid(config: tuple, obj: str, key: str, x: str, xs: tuple[float, ...],
     return _memo("ratio", (config, obj, key, x, tuple(xs), y, tuple(ys) if ys else None, base_json, level), compute)
 
 
+def snap(value: float, axis) -> float:
+    """The grid value nearest to ``value`` (a clicked point back onto the grid)."""
+    axis = list(axis)
+    if not axis:
+        raise ValueError("empty axis")
+    return float(min(axis, key=lambda a: abs(float(a) - float(value))))
+
+
 def best_cell(q: np.ndarray, quantity: str) -> tuple[int, int] | None:
-    """Index ``(iy, ix)`` of the best cell: highest τ or value, or the FN/FP ratio closest to 1."""
+    """Index ``(iy, ix)`` of the best cell: highest τ or value, fewest failing steps, or the FN/FP
+    gradient ratio closest to 1 (ties: the first cell in row-major order)."""
     q = np.asarray(q, dtype=float)
     if not np.isfinite(q).any():
         return None
     if quantity == "ratio":
         score = -np.abs(np.log(np.where(q > 0, q, np.nan)))
+    elif quantity == "violations":
+        score = -q
     else:
         score = q
     score = np.where(np.isfinite(score), score, -np.inf)
@@ -450,6 +467,12 @@ def best_cell(q: np.ndarray, quantity: str) -> tuple[int, int] | None:
 # ------------------------------------------------------------------------------------------------
 # Gradients vs object size
 # ------------------------------------------------------------------------------------------------
+def radii(r_min: float, r_max: float, n: int) -> np.ndarray:
+    """Log-spaced radii for the size study (:func:`segloss_core.size_study.log_radii`)."""
+    from segloss_core.size_study import log_radii
+    return log_radii(r_min, r_max, n)
+
+
 def size_key(radii, keys, params_json: str = "{}", *, size: int = 256, fn: float = 0.2, fp: float = 0.2,
              fn_mode: str = "boundary", fp_mode: str = "boundary", confidence: float = 0.99, blur: float = 0.0,
              wrt: str = "logits") -> tuple:

@@ -92,17 +92,22 @@ def gradient_heatmaps(maps: dict[str, np.ndarray], *, shared_scale: bool = True,
     cols = max(1, min(cols, len(keys)))
     rows = -(-len(keys) // cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_name(k) for k in keys],
-                        horizontal_spacing=0.04, vertical_spacing=0.08)
+                        horizontal_spacing=0.04 if shared_scale else 0.09, vertical_spacing=0.08)
     vmax_all = max(float(np.abs(m).max()) for m in maps.values()) or 1.0
     for i, k in enumerate(keys):
         m = np.asarray(maps[k], dtype=np.float64)
         vmax = vmax_all if shared_scale else (float(np.abs(m).max()) or 1.0)
         r, c = divmod(i, cols)
+        if shared_scale:
+            colorbar = dict(thickness=12)
+        else:  # one bar per map, just right of its own subplot
+            suffix = "" if i == 0 else str(i + 1)
+            xd, yd = fig.layout[f"xaxis{suffix}"].domain, fig.layout[f"yaxis{suffix}"].domain
+            colorbar = dict(thickness=8, len=(yd[1] - yd[0]) * 0.9, y=(yd[0] + yd[1]) / 2, x=xd[1] + 0.003,
+                            xanchor="left", tickfont=dict(size=9), exponentformat="e")
         fig.add_trace(go.Heatmap(
             z=m, zmin=-vmax if signed else 0, zmax=vmax, colorscale="RdBu_r" if signed else "Viridis",
-            showscale=shared_scale and i == 0 or not shared_scale,
-            colorbar=dict(len=0.9 / rows, y=1 - (r + 0.5) / rows, x=(c + 1) / cols - 0.01, thickness=10)
-            if not shared_scale else dict(thickness=12),
+            showscale=(i == 0) if shared_scale else True, colorbar=colorbar,
             hovertemplate=f"{_name(k)}<br>x %{{x}}, y %{{y}}<br>∂L/∂z %{{z:.3e}}<extra></extra>"),
             row=r + 1, col=c + 1)
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)

@@ -115,6 +115,7 @@ def test_open_in_playground_navigates():
 
 def test_open_in_tune_navigates():
     at = run_catalogue()
-    at.button(key="cat_tune_focal").click().run()
+    at.button(key="cat_tune_tversky").click().run()
     assert not at.exception
-    assert _qp(at, "tune_loss") == "focal"
+    assert _qp(at, "tune_loss") == "tversky"
+    assert at.session_state["tune_loss"] == "tversky"
