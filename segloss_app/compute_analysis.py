@@ -202,8 +202,9 @@ def agreement_summary(verdicts: pd.DataFrame) -> list[str]:
         if obj == "small":
             ok = claimed_here[claimed_here["monotone"]]
             if len(claimed_here):
+                not_ok = claimed_here[~claimed_here["monotone"]]
                 lines.append(f"- The survey's monotone losses that rise here too: {_names(ok['loss'])}"
-                             + (f"; not: {_names(claimed_here[~claimed_here['monotone']]['loss'])}." if len(ok) < len(claimed_here) else "."))
+                             + (f"; not: {_names(not_ok['loss'])}." if len(not_ok) else "."))
         if len(missing):
             lines.append("- Survey says it rises, measured not: "
                          + "; ".join(f"{REGISTRY[r.loss].name} ({r.verdict})" for r in missing.itertuples()) + ".")
@@ -222,7 +223,8 @@ def soft_dice_at_zero(res: SurveyResult) -> dict[str, dict[str, float]]:
     for obj in OBJECTS:
         d = c[(c["loss"] == "dice") & (c["object"] == obj) & (c["level"] == 0)]
         if len(d):
-            out[obj] = {"value": float(d["value"].iloc[0]), "pixels": int(res.masks[obj].sum()) if obj in res.masks else int(d["tp"].iloc[0])}
+            pixels = int(res.masks[obj].sum()) if obj in res.masks else int(d["tp"].iloc[0])
+            out[obj] = {"value": float(d["value"].iloc[0]), "pixels": pixels}
     return out
 
 

@@ -118,7 +118,7 @@ def region_index(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return idx.reshape(idx.shape[0], -1)
 
 
-def _summaries(abs_grad: torch.Tensor, idx: torch.Tensor, weight: torch.Tensor | None = None):
+def summarize(abs_grad: torch.Tensor, idx: torch.Tensor, weight: torch.Tensor | None = None):
     """L2 and per-region mean |grad| from ``(B, M)`` per-pixel |grad|, region ids and multiplicities."""
     abs_grad = abs_grad.double()  # float64 accumulation: means over ~10^5 pixels stay exact to ~1e-12
     w = torch.ones_like(abs_grad) if weight is None else weight.double()
@@ -164,7 +164,7 @@ def loss_gradients(logits: torch.Tensor, target: torch.Tensor, keys: Iterable[st
                 value = spec(z, comp.g, **kw)
                 (gz,) = torch.autograd.grad(value.sum(), z)
             per_pair = (gz / comp.w.clamp_min(1)).reshape(gz.shape[0], -1)  # per-pixel gradient of each pair
-            l2, reg, _ = _summaries(per_pair.abs(), cidx, cw)
+            l2, reg, _ = summarize(per_pair.abs(), cidx, cw)
             grad_fn = (lambda pp=per_pair: torch.gather(pp, 1, comp.inverse).reshape(logits.shape))
         else:
             z = logits.detach().requires_grad_(True)
@@ -172,7 +172,7 @@ def loss_gradients(logits: torch.Tensor, target: torch.Tensor, keys: Iterable[st
                 value = spec(z, target, maps=maps, **kw)
                 (grad,) = torch.autograd.grad(value.sum(), z)
             a = grad.abs() if binary else grad[:, 1:].abs()
-            _, reg, _ = _summaries(a.reshape(a.shape[0], -1), idx)
+            _, reg, _ = summarize(a.reshape(a.shape[0], -1), idx)
             l2 = grad.double().flatten(1).norm(dim=1)
             grad_fn = (lambda g=grad: g)
         gp = (lambda g, spec=spec, kw=kw: _grad_wrt_probs(spec, logits, target, maps, kw, g)) if wrt_probs else None

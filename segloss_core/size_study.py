@@ -135,13 +135,15 @@ def gradient_vs_size(radii: Iterable[float], keys: Sequence[str], params: dict[s
     for i, case in enumerate(cases):
         res = run_sweep(case.gt, case.soft[None], keys, params, device=device, keep_grads=True, wrt_probs=wrt_probs)
         pixels = int(case.gt.sum())
-        for k in keys:
-            rg = res.region_grad[k]
+        for k in keys:  # the sweep's summaries are of ∂L/∂z, or of ∂L/∂p with wrt_probs
+            g = np.abs(res.grads[k][0].astype(np.float64))
+            l2 = float(res.grad_l2[k][0])
+            rg = {r: float(res.region_grad[k][r][0]) for r in ("tp", "fp", "fn", "tn")}
             rows.append({"radius": case.radius, "pixels": pixels, "fraction": pixels / case.gt.size,
                          "tp_px": case.counts["tp"], "fn_px": case.counts["fn"], "fp_px": case.counts["fp"],
-                         "loss": k, "value": float(res.values[k][0]), "grad_l2": float(res.grad_l2[k][0]),
-                         "grad_tp": float(rg["tp"][0]), "grad_fn": float(rg["fn"][0]), "grad_fp": float(rg["fp"][0]),
-                         "grad_tn": float(rg["tn"][0]), "grad_max": float(np.abs(res.grads[k][0]).max())})
+                         "loss": k, "value": float(res.values[k][0]), "grad_l2": l2,
+                         "grad_tp": rg["tp"], "grad_fn": rg["fn"], "grad_fp": rg["fp"], "grad_tn": rg["tn"],
+                         "grad_max": float(g.max())})
         if progress:
             progress((i + 1) / len(cases), f"radius {case.radius:g} px ({i + 1} of {len(cases)})")
     return pd.DataFrame(rows, columns=list(COLUMNS))

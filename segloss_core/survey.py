@@ -180,12 +180,17 @@ def explain(key: str, obj: str, m, vals: np.ndarray, tp, fp, fn, tol: float = 1e
     return f"{head} {reason}"
 
 
-GENERAL_NOTE = (
-    "The survey gives no protocol and plots a subset of losses. Under this documented protocol (soft "
-    "predictions, FP and FN added at the boundary), every loss with a per-pixel cross-entropy or distance "
-    "term keeps rising for the small object too; the ones that stall are the overlap ratios (Dice, Jaccard, "
-    "Tversky, Lovász, ...) once no true positive is left, which is the survey's point."
-)
+def general_note(res: "SurveyResult") -> str:
+    """What the measured verdicts on the small object say, by kind of loss (computed, not typed)."""
+    v = res.verdicts[res.verdicts.object == "small"]
+    per_pixel = v[v.family.isin(["distribution", "compound", "boundary"])]
+    overlap = v[v.family == "region"]
+    rising_pp, stalled_ov = per_pixel[per_pixel.monotone], overlap[~overlap.monotone]
+    names = lambda d: ", ".join(REGISTRY[k].name for k in d.loss) or "none"
+    return (f"The survey gives no protocol and plots a subset of losses. Under this protocol, on the small object "
+            f"{len(rising_pp)} of {len(per_pixel)} losses with a per-pixel (cross-entropy or distance) term keep "
+            f"rising, and {len(stalled_ov)} of {len(overlap)} overlap (region) losses stall or fall: "
+            f"{names(stalled_ov)}.")
 
 
 def summary_table(res: SurveyResult) -> str:
@@ -215,7 +220,7 @@ def agreement_text(res: SurveyResult) -> str:
             for _, r in dis.iterrows():
                 claim = "rises" if r.survey_monotone else "does not rise"
                 out.append(f"  {r.loss}: survey says it {claim}; measured {r.verdict}. {r.explanation}")
-    out.append(GENERAL_NOTE)
+    out.append(general_note(res))
     return "\n".join(out)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .distance import TargetMaps
-from .gradients import REGIONS, compress, loss_gradients
+from .gradients import REGIONS, compress, loss_gradients, region_index, summarize
 from .registry import get
 from .tensors import logits_from_probs, weighted_pixels
 
@@ -73,7 +73,7 @@ def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: di
     """Evaluate ``keys`` on every prediction of ``preds`` ``(L, H, W)`` against ``gt`` ``(H, W)``.
 
     Returns values, gradient L2 norms and region means per level; with ``keep_grads`` also the
-    per-pixel gradient maps (w.r.t. the logits, or the probabilities with ``wrt_probs``).
+    per-pixel gradient maps. All gradient numbers are of ∂L/∂z, or of ∂L/∂p with ``wrt_probs``.
     """
     keys = list(keys)
     for k in keys:
@@ -95,11 +95,17 @@ def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: di
         sl = slice(start, min(L, start + chunk))
         logits = logits_from_probs(torch.as_tensor(preds[sl], dtype=dtype, device=dev)[:, None])
         rep = loss_gradients(logits, target, keys, params, maps=maps, wrt_probs=wrt_probs)
+        idx = region_index(logits, target) if wrt_probs else None
         for k, r in rep.losses.items():
             values[k][sl] = r.value.double().cpu().numpy()
-            l2[k][sl] = r.l2.double().cpu().numpy()
+            if wrt_probs:  # the summaries of the gradient that was asked for
+                gp = r.grad_p.reshape(r.grad_p.shape[0], -1)
+                r_l2, r_reg, _ = summarize(gp.abs(), idx)
+            else:
+                r_l2, r_reg = r.l2, r.region_mean
+            l2[k][sl] = r_l2.double().cpu().numpy()
             for name in REGIONS:
-                reg[k][name][sl] = r.region_mean[name].double().cpu().numpy()
+                reg[k][name][sl] = r_reg[name].double().cpu().numpy()
             if keep_grads:
                 g = r.grad_p if wrt_probs else r.grad
                 grads[k][sl] = g[:, 0].float().cpu().numpy()

@@ -152,3 +152,14 @@ def test_every_numeric_parameter_accepts_per_sample_values(key):
     batched = spec.fn(zz, t, **per, **fixed)
     separate = torch.cat([spec.fn(z, t, **lo, **fixed), spec.fn(z, t, **hi, **fixed)])
     torch.testing.assert_close(batched, separate, rtol=1e-10, atol=1e-12)
+
+
+def test_probability_gradient_summaries_are_of_the_probability_gradient(stack):
+    gt, preds = stack
+    res = run_sweep(gt, preds[3:5], ["dice", "bce"], dtype=torch.float64, keep_grads=True, wrt_probs=True)
+    for k in ("dice", "bce"):
+        for i in range(2):
+            g = res.grads[k][i].astype(np.float64)  # ∂L/∂p maps
+            assert res.grad_l2[k][i] == pytest.approx(np.sqrt((g**2).sum()), rel=1e-5)
+            fn = gt & ~(preds[3 + i] > 0.5)
+            assert res.region_grad[k]["fn"][i] == pytest.approx(np.abs(g[fn]).mean(), rel=1e-5)

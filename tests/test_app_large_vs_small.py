@@ -1,0 +1,222 @@
+"""The Large vs small page under AppTest, and the verdict helpers behind it.
+
+Expected counts are computed from the cached survey (segloss_app.compute_analysis), never typed in.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from segloss_app import compute_analysis as ca
+from segloss_core.registry import KEYS
+from segloss_core.survey import SurveyConfig, run_survey
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/large_vs_small.py"
+
+
+def run_page(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.switch_page(PAGE)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def figure(at: AppTest, key: str) -> dict:
+    """The Plotly figure JSON of the chart created with ``key``."""
+    for el in at.get("plotly_chart"):
+        if el.proto.id.endswith("-" + key):
+            return json.loads(el.proto.spec)
+    raise AssertionError(f"no chart with key {key!r}")
+
+
+def arr(v) -> np.ndarray:
+    """A Plotly data array: a plain list, or a typed array {"dtype", "bdata"[, "shape"]}."""
+    if isinstance(v, dict) and "bdata" in v:
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        return a.reshape([int(n) for n in str(v["shape"]).split(",")]) if "shape" in v else a
+    return np.asarray(v)
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def counts(at: AppTest) -> tuple[int, int, int]:
+    m = metrics(at)
+    get = lambda label: int(m[label].split("/")[0])  # noqa: E731
+    return (get("Rising: large object"), get("Rising: small object"),
+            get("Agree with the survey"))
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(str(e.value) for e in at.markdown)
+
+
+@pytest.fixture(scope="module")
+def default_page() -> AppTest:
+    return run_page()
+
+
+@pytest.fixture(scope="module")
+def survey():
+    return ca.survey_full(ca.survey_key())
+
+
+def test_defaults_start_cleanly(default_page, survey):
+    at = default_page
+    ok(at)
+    v = ca.verdicts_from_curves(survey.curves, 1e-3)
+    expected = (int(v[v.object == "large"].monotone.sum()), int(v[v.object == "small"].monotone.sum()),
+                int(v.agrees.sum()))
+    assert counts(at) == expected
+    # the survey's claim is visible beside the measured verdicts, and the agreement is stated
+    text = markdown(at)
+    assert "only combo and focal rise monotonically" in text
+    assert "Agreement:" in text and "Rises here although the survey says it does not" in text
+
+
+def test_curve_figures_show_both_objects_and_every_loss(default_page, survey):
+    fig = figure(default_page, "lvs_curves")
+    assert len(fig["data"]) == 2 * len(KEYS)
+    titles = [a["text"] for a in fig["layout"]["annotations"]]
+    assert any(t.startswith("Large object") for t in titles) and any(t.startswith("Small object") for t in titles)
+    assert max(arr(t["y"]).max() for t in fig["data"]) == pytest.approx(1.0)  # normalized by default
+    g = figure(default_page, "lvs_grads")
+    assert g["layout"]["yaxis"]["type"] == "log"
+    table = figure(default_page, "lvs_verdicts")
+    assert table["data"][0]["type"] == "table"
+
+
+def test_thumbnails_show_the_levels(default_page):
+    fig = figure(default_page, "lvs_thumbs_small")
+    labels = [a["text"] for a in fig["layout"]["annotations"]]
+    assert [int(re.match(r"k=(\d+)", t).group(1)) for t in labels] == [0, 5, 10, 20, 40]
+    assert "FN 0, FP 0" in labels[0]
+
+
+def test_soft_dice_note_uses_measured_values(default_page, survey):
+    c = survey.curves
+    d = c[(c.loss == "dice") & (c.level == 0)].set_index("object")["value"]
+    text = markdown(default_page)
+    assert f"**{d['small']:.3f}** on the small object" in text
+    assert f"**{d['large']:.3f}** on the large one" in text
+
+
+def test_raw_values_when_normalization_is_off(default_page, survey):
+    at = default_page
+    at.toggle(key="lvs_norm").set_value(False).run()
+    ok(at)
+    fig = figure(at, "lvs_curves")
+    assert fig["layout"]["yaxis"]["title"]["text"] == "loss value"
+    assert max(arr(t["y"]).max() for t in fig["data"]) == pytest.approx(survey.curves["value"].max())
+    assert at.query_params["lvs_norm"] == "0"
+    at.toggle(key="lvs_norm").set_value(True).run()
+
+
+def test_tolerance_changes_verdicts_without_recomputing(survey):
+    at = run_page()
+    before = counts(at)
+    runs = ca.RUNS["survey"]
+    at.number_input(key="lvs_tol").set_value(0.02).run()
+    ok(at)
+    v = ca.verdicts_from_curves(survey.curves, 0.02)
+    after = counts(at)
+    assert after == (int(v[v.object == "large"].monotone.sum()), int(v[v.object == "small"].monotone.sum()),
+                     int(v.agrees.sum()))
+    assert after != before
+    assert ca.RUNS["survey"] == runs  # the sweep was not run again
+    assert at.query_params["lvs_tol"] == "0.02"
+
+
+def test_loss_selection_filters_figures_and_counts():
+    at = run_page()
+    at.multiselect(key="lvs_losses").set_value(["dice", "focal", "combo"]).run()
+    ok(at)
+    assert len(figure(at, "lvs_curves")["data"]) == 6
+    assert metrics(at)["Agree with the survey"].endswith("/ 6")
+    assert at.query_params["lvs_losses"] == "dice,focal,combo"
+
+
+def test_empty_loss_selection_shows_all_and_keeps_the_link_clean():
+    at = run_page({"lvs_losses": "dice"})
+    at.multiselect(key="lvs_losses").set_value([]).run()
+    ok(at)
+    assert any("No loss selected" in str(e.value) for e in at.info)
+    assert len(figure(at, "lvs_curves")["data"]) == 2 * len(KEYS)
+    assert "lvs_losses" not in at.query_params
+
+
+def test_quick_selection_fills_the_loss_list():
+    at = run_page()
+    at.selectbox(key="lvs_quick").set_value("boundary family").run()
+    ok(at)
+    assert at.multiselect(key="lvs_losses").value == ["boundary", "gdl_boundary", "hausdorff_dt", "shape_aware"]
+    assert at.selectbox(key="lvs_quick").value == "—"
+
+
+def test_query_params_restore_the_state():
+    at = run_page({"lvs_small_r": "8", "lvs_delta": "10", "lvs_levels": "21", "lvs_conf": "0.95",
+                   "lvs_fpmode": "blobs", "lvs_norm": "0", "lvs_tol": "0.005", "lvs_losses": "dice,bce"})
+    ok(at)
+    assert at.slider(key="lvs_small_r").value == 8.0
+    assert at.slider(key="lvs_delta").value == 10
+    assert at.slider(key="lvs_levels").value == 21
+    assert at.slider(key="lvs_conf").value == pytest.approx(0.95)
+    assert at.selectbox(key="lvs_fpmode").value == "blobs"
+    assert at.toggle(key="lvs_norm").value is False
+    assert at.number_input(key="lvs_tol").value == pytest.approx(0.005)
+    assert at.multiselect(key="lvs_losses").value == ["dice", "bce"]
+    assert not at.info  # nothing was rejected
+    cap = " ".join(str(c.value) for c in at.caption)
+    assert "small disk r = 8 px" in cap and "k·10 FP pixels (blobs)" in cap and "k = 0…20" in cap
+    fig = figure(at, "lvs_curves")
+    assert len(fig["data"]) == 4 and len(arr(fig["data"][0]["x"])) == 21
+    # the same settings are written back to the URL
+    assert at.query_params["lvs_fpmode"] == "blobs" and at.query_params["lvs_small_r"] == "8"
+
+
+def test_bad_query_params_fall_back_with_a_notice():
+    at = run_page({"lvs_small_r": "abc", "lvs_fpmode": "ring", "lvs_levels": "5000", "lvs_losses": "dice,nope"})
+    ok(at)
+    notice = " ".join(str(e.value) for e in at.info)
+    for name in ("lvs_small_r", "lvs_fpmode", "lvs_levels", "lvs_losses"):
+        assert name in notice
+    assert at.slider(key="lvs_small_r").value == 6.0
+    assert at.selectbox(key="lvs_fpmode").value == "boundary"
+    assert len(figure(at, "lvs_curves")["data"]) == 2 * len(KEYS)
+
+
+def test_presenter_mode_hides_advanced_controls():
+    at = run_page({"present": "1"})
+    ok(at)
+    keys = {w.key for w in list(at.number_input) + list(at.multiselect) + list(at.slider)}
+    assert "lvs_tol" not in keys and "lvs_losses" not in keys and "lvs_delta" not in keys
+    assert "lvs_small_r" in keys and "lvs_conf" in keys
+
+
+def test_verdicts_from_curves_reproduce_the_survey():
+    cfg = SurveyConfig(levels=15, tolerance=0.01)
+    res = run_survey(cfg, ["dice", "focal", "combo", "bce"])
+    pd.testing.assert_frame_equal(ca.verdicts_from_curves(res.curves, 0.01), res.verdicts)
+
+
+def test_agreement_summary_names_disagreements(survey):
+    v = ca.verdicts_from_curves(survey.curves, 1e-3)
+    blocks = ca.agreement_summary(v)
+    assert len(blocks) == 2 and blocks[0].startswith("**Large object**")
+    n_agree = int(v[v.object == "small"].agrees.sum())
+    assert f"Agreement: **{n_agree} of {len(KEYS)}**" in blocks[1]
