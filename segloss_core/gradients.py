@@ -32,13 +32,26 @@ REGIONS = ("tp", "fp", "fn", "tn")
 @dataclass
 class Compressed:
     """A binary batch as distinct (z, g) pairs per sample: ``z, g, w`` are ``(B, 1, U, 1)``
-    (padding has weight 0) and ``inverse`` ``(B, N)`` maps every pixel to its pair."""
+    (padding has weight 0); :attr:`inverse` ``(B, N)`` maps every pixel to its pair (computed on
+    first use: only per-pixel gradient maps need it)."""
 
     z: torch.Tensor
     g: torch.Tensor
     w: torch.Tensor
-    inverse: torch.Tensor
     n_pixels: int
+    _keys: np.ndarray | torch.Tensor
+    _uniques: list
+    _inverse: torch.Tensor | None = None
+
+    @property
+    def inverse(self) -> torch.Tensor:
+        if self._inverse is None:
+            if isinstance(self._keys, np.ndarray):
+                inv = np.stack([np.searchsorted(u, k) for u, k in zip(self._uniques, self._keys)])
+                self._inverse = torch.from_numpy(inv).to(self.z.device)
+            else:
+                self._inverse = torch.stack([torch.searchsorted(u, k) for u, k in zip(self._uniques, self._keys)])
+        return self._inverse
 
 
 def compress(logits: torch.Tensor, target: torch.Tensor, max_fraction: float = 0.25) -> Compressed | None:
@@ -49,29 +62,28 @@ def compress(logits: torch.Tensor, target: torch.Tensor, max_fraction: float = 0
     n = z.shape[1]
     # g is 0/1 and |z| < 100 for clamped probabilities: z + 1000 g is an exact 1-D key in float64.
     key = z.double() + 1000.0 * (g > 0.5).double()
+    keys = key.cpu().numpy() if key.device.type == "cpu" else key
     rows = []
-    key_np = key.cpu().numpy() if key.device.type == "cpu" else None
     for i in range(b):
-        if key_np is not None:  # NumPy's unique is ~30x faster than torch's on the CPU
-            u, inv, cnt = (torch.from_numpy(a) for a in np.unique(key_np[i], return_inverse=True, return_counts=True))
+        if isinstance(keys, np.ndarray):  # NumPy's sort-based unique is much faster than torch's on the CPU
+            u, cnt = (torch.from_numpy(a) for a in np.unique(keys[i], return_counts=True))
         else:
-            u, inv, cnt = torch.unique(key[i], return_inverse=True, return_counts=True)
+            u, cnt = torch.unique(keys[i], return_counts=True)
         if u.numel() > max_fraction * n:
             return None
-        rows.append((u, inv.to(logits.device), cnt))
+        rows.append((u, cnt))
     umax = max(r[0].numel() for r in rows)
     zz = torch.zeros(b, umax, dtype=logits.dtype, device=logits.device)
     gg, ww = torch.zeros_like(zz), torch.zeros_like(zz)
-    inverse = torch.empty(b, n, dtype=torch.long, device=logits.device)
-    for i, (u, inv, cnt) in enumerate(rows):
+    for i, (u, cnt) in enumerate(rows):
         k = u.numel()
         gi = (u > 500).to(u.dtype)
-        zz[i, :k] = (u - 1000.0 * gi).to(zz.dtype)
-        gg[i, :k] = gi.to(zz.dtype)
-        ww[i, :k] = cnt.to(zz.dtype)
-        inverse[i] = inv
+        zz[i, :k] = (u - 1000.0 * gi).to(zz)
+        gg[i, :k] = gi.to(zz)
+        ww[i, :k] = cnt.to(zz)
     shape = (b, 1, umax, 1)
-    return Compressed(zz.reshape(shape), gg.reshape(shape), ww.reshape(shape), inverse, n)
+    uniques = [u.numpy() for u, _ in rows] if isinstance(keys, np.ndarray) else [u for u, _ in rows]
+    return Compressed(zz.reshape(shape), gg.reshape(shape), ww.reshape(shape), n, keys, uniques)
 
 
 class LossResult:
@@ -118,15 +130,30 @@ def region_index(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return idx.reshape(idx.shape[0], -1)
 
 
+class Regions:
+    """TP/FP/FN/TN membership of every pixel as a one-hot ``(B, M, 4)`` matrix (in the gradient's
+    dtype), with optional pixel multiplicities, so that each loss's region sums are one batched
+    matrix product."""
+
+    def __init__(self, idx: torch.Tensor, dtype: torch.dtype, weight: torch.Tensor | None = None):
+        self.onehot = torch.nn.functional.one_hot(idx, 4).to(dtype)
+        self.weight = None if weight is None else weight.to(dtype)
+        w = self.onehot if self.weight is None else self.onehot * self.weight[..., None]
+        self.counts = w.sum(1)  # (B, 4)
+
+    def summarize(self, abs_grad: torch.Tensor):
+        """``(B, M)`` per-pixel |grad| -> L2 norm ``(B,)`` and per-region means ``{region: (B,)}``."""
+        wa = abs_grad if self.weight is None else abs_grad * self.weight
+        sums = torch.bmm(wa[:, None, :], self.onehot)[:, 0]
+        sq = abs_grad * wa
+        l2 = sq.sum(1, dtype=torch.float64).sqrt()
+        mean = torch.where(self.counts > 0, sums / self.counts.clamp_min(1), torch.zeros_like(sums)).double()
+        return l2, {r: mean[:, i] for i, r in enumerate(REGIONS)}
+
+
 def summarize(abs_grad: torch.Tensor, idx: torch.Tensor, weight: torch.Tensor | None = None):
     """L2 and per-region mean |grad| from ``(B, M)`` per-pixel |grad|, region ids and multiplicities."""
-    abs_grad = abs_grad.double()  # float64 accumulation: means over ~10^5 pixels stay exact to ~1e-12
-    w = torch.ones_like(abs_grad) if weight is None else weight.double()
-    l2 = (w * abs_grad**2).sum(1).sqrt()
-    sums = torch.zeros(idx.shape[0], 4, dtype=abs_grad.dtype, device=abs_grad.device).scatter_add_(1, idx, w * abs_grad)
-    cnt = torch.zeros_like(sums).scatter_add_(1, idx, w)
-    mean = torch.where(cnt > 0, sums / cnt.clamp_min(1), torch.zeros_like(sums))
-    return l2, {r: mean[:, i] for i, r in enumerate(REGIONS)}, {r: cnt[:, i] for i, r in enumerate(REGIONS)}
+    return Regions(idx, abs_grad.dtype, weight).summarize(abs_grad)
 
 
 def loss_gradients(logits: torch.Tensor, target: torch.Tensor, keys: Iterable[str],
@@ -151,10 +178,10 @@ def loss_gradients(logits: torch.Tensor, target: torch.Tensor, keys: Iterable[st
     if maps is None and binary and any(s.needs_maps for s in specs):
         maps = TargetMaps(target)
     idx = region_index(logits, target)
+    full_regions = None  # built on first use: only non-compressed losses need it
     comp = compress(logits, target) if compress_pixels and binary and any(s.reducible for s in specs) else None
     if comp is not None:
-        cidx = region_index(comp.z, comp.g).reshape(comp.z.shape[0], -1)
-        cw = comp.w.reshape(comp.z.shape[0], -1)
+        comp_regions = Regions(region_index(comp.z, comp.g), comp.z.dtype, comp.w.reshape(comp.z.shape[0], -1))
     out: dict[str, LossResult] = {}
     for key, spec in zip(keys, specs):
         kw = params.get(key, {})
@@ -164,21 +191,22 @@ def loss_gradients(logits: torch.Tensor, target: torch.Tensor, keys: Iterable[st
                 value = spec(z, comp.g, **kw)
                 (gz,) = torch.autograd.grad(value.sum(), z)
             per_pair = (gz / comp.w.clamp_min(1)).reshape(gz.shape[0], -1)  # per-pixel gradient of each pair
-            l2, reg, _ = summarize(per_pair.abs(), cidx, cw)
-            grad_fn = (lambda pp=per_pair: torch.gather(pp, 1, comp.inverse).reshape(logits.shape))
+            l2, reg = comp_regions.summarize(per_pair.abs())
+            grad_fn = (lambda pp=per_pair: torch.gather(pp, 1, comp.inverse.to(pp.device)).reshape(logits.shape))
         else:
             z = logits.detach().requires_grad_(True)
             with torch.enable_grad():
                 value = spec(z, target, maps=maps, **kw)
                 (grad,) = torch.autograd.grad(value.sum(), z)
+            if full_regions is None:
+                full_regions = Regions(idx, logits.dtype)
             a = grad.abs() if binary else grad[:, 1:].abs()
-            _, reg, _ = summarize(a.reshape(a.shape[0], -1), idx)
-            l2 = grad.double().flatten(1).norm(dim=1)
+            _, reg = full_regions.summarize(a.reshape(a.shape[0], -1))
+            l2 = grad.flatten(1).square().sum(1, dtype=torch.float64).sqrt()
             grad_fn = (lambda g=grad: g)
         gp = (lambda g, spec=spec, kw=kw: _grad_wrt_probs(spec, logits, target, maps, kw, g)) if wrt_probs else None
         out[key] = LossResult(value.detach(), l2, reg, grad_fn, gp)
-    cnt = torch.zeros(idx.shape[0], 4, dtype=torch.float64, device=logits.device).scatter_add_(
-        1, idx, torch.ones_like(idx, dtype=torch.float64))
+    cnt = torch.stack([(idx == i).sum(1) for i in range(4)], 1).double()
     return GradientReport(out, {r: cnt[:, i] for i, r in enumerate(REGIONS)})
 
 

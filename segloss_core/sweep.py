@@ -25,6 +25,10 @@ from .registry import get
 from .tensors import logits_from_probs, weighted_pixels
 
 
+#: Pixels evaluated per batched pass (64 levels of 256×256, 4 of 1024×1024).
+CHUNK_PIXELS = 64 * 256 * 256
+
+
 def pick_device(name: str = "auto") -> torch.device:
     """``"auto"``: CUDA when present, else CPU. ``"cuda"`` without a GPU raises ``ValueError``."""
     if name in (None, "auto"):
@@ -68,7 +72,7 @@ def _check_stack(gt: np.ndarray, preds: np.ndarray) -> None:
 
 def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: dict[str, dict[str, Any]] | None = None,
               *, device: str | torch.device = "auto", dtype: torch.dtype = torch.float32, keep_grads: bool = False,
-              wrt_probs: bool = False, chunk: int = 64, maps: TargetMaps | None = None,
+              wrt_probs: bool = False, chunk: int | None = None, maps: TargetMaps | None = None,
               progress: Callable[[float], None] | None = None) -> SweepResult:
     """Evaluate ``keys`` on every prediction of ``preds`` ``(L, H, W)`` against ``gt`` ``(H, W)``.
 
@@ -86,6 +90,7 @@ def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: di
     if maps is None or maps.target.shape != target.shape:
         maps = TargetMaps(target)
     L = preds.shape[0]
+    chunk = chunk or max(1, CHUNK_PIXELS // gt.size)  # bounded memory whatever the image size
     values = {k: np.empty(L) for k in keys}
     l2 = {k: np.empty(L) for k in keys}
     reg = {k: {r: np.empty(L) for r in REGIONS} for k in keys}
@@ -100,7 +105,7 @@ def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: di
             values[k][sl] = r.value.double().cpu().numpy()
             if wrt_probs:  # the summaries of the gradient that was asked for
                 gp = r.grad_p.reshape(r.grad_p.shape[0], -1)
-                r_l2, r_reg, _ = summarize(gp.abs(), idx)
+                r_l2, r_reg = summarize(gp.abs(), idx)
             else:
                 r_l2, r_reg = r.l2, r.region_mean
             l2[k][sl] = r_l2.double().cpu().numpy()
