@@ -5,7 +5,9 @@ Chromium launched through Playwright's sync API from ``/usr/bin/chromium`` (neve
 browser), a fresh browser context per test. The fixtures are named ``app_*`` so they do not clash
 with pytest-playwright's own ``browser``/``page`` fixtures (those want a downloaded browser).
 
-When Chromium (or Playwright) is missing, every test in this folder is skipped with the reason.
+When Chromium (or Playwright) is missing, every test in this folder is skipped with the reason
+(or fails, when ``SEGLOSS_REQUIRE_BROWSER=1``). ``SEGLOSS_CHROMIUM`` overrides the browser path.
+Screenshots go to artifacts/screenshots/, the server's log to artifacts/browser-server.log.
 """
 from __future__ import annotations
 
@@ -59,6 +61,8 @@ def _chromium_path() -> str:
 def _require_chromium():
     reason = _missing_reason()
     if reason:
+        if os.environ.get("SEGLOSS_REQUIRE_BROWSER") == "1":  # CI: a missing browser is a failure
+            pytest.fail(reason.replace("; browser tests skipped", ""), pytrace=False)
         pytest.skip(reason)
 
 
@@ -146,8 +150,21 @@ class App:
     def wait_ready(self, *, timeout: float = FIRST_LOAD_MS) -> None:
         """The script run is over: a title is shown, the app says notRunning, no status widget."""
         page = self.page
-        page.locator('[data-testid="stMain"] h1').first.wait_for(state="visible", timeout=timeout)
+        # a title, or a script that stopped on an exception (then fail now, not after the timeout)
+        page.wait_for_function(
+            """() => {
+                if (document.querySelector('[data-testid="stMain"] h1')) return true;
+                const app = document.querySelector('[data-testid="stApp"]');
+                return !!(app && app.getAttribute('data-test-script-state') === 'notRunning'
+                          && document.querySelector('[data-testid="stException"]'));
+            }""",
+            timeout=timeout, polling=100,
+        )
         self.wait_idle(timeout=timeout)
+        if not page.locator('[data-testid="stMain"] h1').count():
+            errs = self.errors()
+            raise AssertionError(f"{page.url}: the page shows no title"
+                                 + (":\n" + "\n".join(errs) if errs else ""))
 
     def wait_idle(self, *, timeout: float = RERUN_MS) -> None:
         page = self.page
@@ -179,20 +196,25 @@ class App:
                     return value
             except Exception as exc:  # element replaced mid-rerun, etc.
                 last_exc = exc
+            errs = self.errors()
+            if errs:  # the app failed: say so now rather than time out
+                shot = self.screenshot(f"error-{re.sub(r'[^A-Za-z0-9]+', '-', what)[:60]}")
+                raise AssertionError(f"error on the page while waiting for {what}:\n" + "\n".join(errs)
+                                     + f"\nscreenshot {shot}")
             self.page.wait_for_timeout(200)
-        raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last_exc})" if last_exc else ""))
+        shot = self.screenshot(f"timeout-{re.sub(r'[^A-Za-z0-9]+', '-', what)[:60]}")
+        raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last_exc})" if last_exc else "")
+                             + f"; screenshot {shot}")
 
     # checks ------------------------------------------------------------------------------------
 
     def errors(self) -> list[str]:
         """Texts of exception elements and st.error alerts on the page."""
-        page = self.page
-        out = []
-        for sel in ('[data-testid="stException"]', '[data-testid="stAlertContentError"]'):
-            loc = page.locator(sel)
-            for i in range(loc.count()):
-                out.append(f"{sel}: {loc.nth(i).inner_text()[:500]}")
-        return out
+        return self.page.evaluate(
+            """() => [...document.querySelectorAll(
+                    '[data-testid="stException"], [data-testid="stAlertContentError"]')]
+                .map(e => e.getAttribute('data-testid') + ': ' + e.innerText.slice(0, 500))"""
+        )
 
     def assert_no_errors(self) -> None:
         errs = self.errors()
@@ -218,9 +240,11 @@ class App:
         return self.slider(label).get_by_test_id("stSliderThumbValue").inner_text().strip()
 
     def press_slider(self, label: str, key: str = "ArrowRight", times: int = 1) -> None:
-        """Click the slider's thumb (as a person does) and press ``key`` ``times`` times."""
-        thumb = self.slider(label).locator('input[type="range"]').locator("xpath=../..")
-        thumb.click()
+        """Focus the slider's thumb (as Tab does) and press ``key`` ``times`` times.
+
+        Focusing rather than clicking: on a narrow slider a click on the thumb can itself move the
+        value by a step, which would make the expected end value uncertain."""
+        self.slider(label).locator('input[type="range"]').focus()
         for _ in range(times):
             self.page.keyboard.press(key)
             self.page.wait_for_timeout(30)
@@ -261,7 +285,16 @@ class App:
                     if (t.type !== 'bar') continue;
                     const h = t.orientation === 'h' || typeof (t.y || [])[0] === 'string';
                     const cats = h ? t.y : t.x, vals = h ? t.x : t.y;
-                    (cats || []).forEach((c, i) => { out[String(c)] = Number(vals[i]); });
+                    // a chart on a log axis draws |value| and keeps the signed value in customdata
+                    const cd = t.customdata;
+                    (cats || []).forEach((c, i) => {
+                        let v = vals[i];
+                        if (cd && cd[i] !== undefined) {
+                            const d = Array.isArray(cd[i]) ? cd[i][0] : cd[i];
+                            if (typeof d === 'number') v = d;
+                        }
+                        out[String(c).replace(/\\s*\\(−\\)$/, '')] = Number(v);
+                    });
                 }
                 return out;
             }""",
@@ -293,7 +326,7 @@ class App:
         )
         size = page.viewport_size or VIEWPORT
         page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height) + 40, 12000))})
-        page.wait_for_timeout(400)
+        page.wait_for_timeout(250)  # let plotly charts re-layout to the new size
         self._settle_charts()
         page.screenshot(path=str(path), full_page=True)
         page.set_viewport_size(size)
@@ -311,7 +344,7 @@ class App:
             )
         except Exception:
             pass
-        self.page.wait_for_timeout(300)
+        self.page.wait_for_timeout(150)
 
 
 @pytest.fixture()

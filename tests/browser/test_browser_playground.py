@@ -27,8 +27,8 @@ def test_keyboard_slider_changes_the_values(app):
     assert app.slider_value(FN) == "0.10"
     dice, losses = app.metric("Dice"), _losses(app)
 
-    app.press_slider(FN, "ArrowRight", times=20)  # step 0.01: 0.10 -> 0.30
-    app.wait_until(lambda: app.slider_value(FN) == "0.30", what="the FN slider to read 0.30")
+    app.press_slider(FN, "ArrowRight", times=3)  # step 0.01: 0.10 -> 0.13
+    app.wait_until(lambda: app.slider_value(FN) == "0.13", what="the FN slider to read 0.13")
     app.wait_idle()
     app.wait_until(lambda: app.metric("Dice") != dice, what="the Dice metric to change")
     after = _losses(app)
@@ -38,7 +38,7 @@ def test_keyboard_slider_changes_the_values(app):
     assert float(app.metric("Dice")) < float(dice)
     assert after["Dice loss"] > losses["Dice loss"]
     # the setting went into the link
-    assert "pg_fn=0.3" in app.page.url, app.page.url
+    assert "pg_fn=0.13" in app.page.url, app.page.url
     app.assert_no_errors()
 
 
@@ -126,12 +126,15 @@ def test_csv_download_arrives_and_parses(app, tmp_path):
     dl.value.save_as(path)
     assert path.name.endswith(".csv")
     df = pd.read_csv(path)
-    assert list(df.columns) == ["name", "loss", "family", "value", "grad_l2"]
-    assert len(df) == 26
+    assert {"loss", "name", "family", "value"} <= set(df.columns), list(df.columns)
+    assert len(df) == 26 and df["loss"].is_unique
     assert df["value"].map(math.isfinite).all()
     shown = _losses(app)
     # the file holds the values the chart shows
+    matched = 0
     for name, value in zip(df["name"], df["value"]):
         if name in shown:
-            assert value == pytest.approx(shown[name], rel=1e-5, abs=1e-7)
+            assert value == pytest.approx(shown[name], rel=1e-4, abs=1e-7), name
+            matched += 1
+    assert matched >= 20, (sorted(shown), list(df["name"]))
     app.assert_no_errors()
