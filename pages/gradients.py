@@ -48,8 +48,8 @@ present = page_header(
     "The same *relative* error — a fixed share of the object's pixels missed and as many added — on disks from "
     "2 to 100 px in radius in a 256×256 image. What the network receives is the gradient of the loss with "
     "respect to its logits z. For cross-entropy each pixel's gradient is (p − g)/N, whatever the object size; "
-    "for Dice it scales like 1/(Σp + Σg) (seed 004: the Dice gradient has the form 2t²/(p + t)² and explodes "
-    "when p and t are small), so it grows as the object shrinks.")
+    "for Dice it scales like 1/(Σp + Σg) (the familiar form 2t²/(p + t)², which explodes when p and t are "
+    "small), so it grows as the object shrinks.")
 url_state(SPEC)
 
 sb = st.sidebar

@@ -210,7 +210,7 @@ def sidebar(present: bool) -> None:
     sb.caption("Every setting is in the page's URL: copy the link to share this exact view. "
                "Hand-drawn and uploaded masks are not: download them as files.")
     up = sb.file_uploader("Load a configuration (JSON)", type=["json"], key="pg_cfg_file", max_upload_size=1,
-                          help="a file saved with 'Configuration (JSON)' below")
+                          help="a file saved with 'Settings (JSON)' below")
     if up is not None:
         data = up.getvalue()
         digest = hashlib.sha1(data).hexdigest()
@@ -559,13 +559,14 @@ def values_section(table: pd.DataFrame) -> None:
     if is_present():  # big fonts: the chart gets the full width, the table folds away
         left, right = st.container(), st.expander("Values as a table")
     else:
-        left, right = st.columns([1.15, 1])
+        left, right = st.columns([1, 1])
     with left:
         st.plotly_chart(fig, width="stretch", key="pg_bars")
     with right:
-        st.dataframe(df[["name", "family", "value", "grad_l2"]], hide_index=True, width="stretch",
+        st.dataframe(df[["name", "value", "grad_l2"]], hide_index=True, width="stretch",  # family = bar colour
                      height=min(35 * len(df) + 38, 760),
-                     column_config={"name": "loss", "value": st.column_config.NumberColumn(format="%.4g"),
+                     column_config={"name": st.column_config.TextColumn("loss", width="medium"),
+                                    "value": st.column_config.NumberColumn(format="%.4g"),
                                     "grad_l2": st.column_config.NumberColumn(
                                         "‖∂L/∂z‖₂", format="%.3g", help="L2 norm of the gradient over the image")})
     export_buttons(fig, df, "playground-losses", export_config())

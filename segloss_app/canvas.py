@@ -24,7 +24,7 @@ from segloss_core import masks as M
 
 BRUSH = "#000000"   # foreground strokes
 ERASER = "#FFFFFF"  # the eraser paints the background colour
-CANVAS_PX = 320     # displayed canvas side (the mask is resampled to the image size)
+CANVAS_PX = 272  # fits a third of a 1400-px-wide page (the playground has three columns)
 MAX_UPLOAD_SIDE = 2048
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 

@@ -18,6 +18,7 @@ PRESENT_CSS = """
 html, body, [class*="css"], .stMarkdown, .stText, label, p, li { font-size: 1.25rem !important; }
 h1 { font-size: 2.6rem !important; } h2 { font-size: 2.0rem !important; } h3 { font-size: 1.6rem !important; }
 [data-testid="stSidebar"] { min-width: 22rem; }
+[data-testid^="stBaseButton"] p, [data-testid="stDownloadButton"] p { font-size: 1rem !important; }
 [data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.4rem !important; }
 </style>
 """
@@ -272,10 +273,10 @@ def export_buttons(fig, data: pd.DataFrame | None, name: str, config: dict | Non
         cols[0].download_button("CSV data", data.to_csv(index=False).encode(), f"{name}.csv", "text/csv",
                                 key=f"dl_csv_{name}")
     if fig is not None:
-        cols[2].download_button("Interactive HTML", fig.to_html(include_plotlyjs="cdn").encode(), f"{name}.html",
+        cols[2].download_button("HTML (interactive)", fig.to_html(include_plotlyjs="cdn").encode(), f"{name}.html",
                                 "text/html", key=f"dl_html_{name}")
         if png:
-            if cols[1].button("Prepare PNG", key=f"mk_png_{name}", help="renders with kaleido (~1 s)"):
+            if cols[1].button("Make PNG", key=f"mk_png_{name}", help="renders with kaleido (~1 s)"):
                 st.session_state[f"png_{name}"] = figure_png(fig)
             data_png = st.session_state.get(f"png_{name}")
             if data_png:
@@ -283,7 +284,7 @@ def export_buttons(fig, data: pd.DataFrame | None, name: str, config: dict | Non
             elif f"png_{name}" in st.session_state:
                 cols[1].caption("PNG export needs Chromium (kaleido); use the HTML export.")
     if config is not None:
-        cols[3].download_button("Configuration (JSON)", json.dumps(config, indent=2, default=str).encode(),
+        cols[3].download_button("Settings (JSON)", json.dumps(config, indent=2, default=str).encode(),
                                 f"{name}-config.json", "application/json", key=f"dl_json_{name}")
 
 

@@ -77,9 +77,11 @@ def loss_curves(curves: pd.DataFrame, *, normalized: bool = True, masks: dict | 
 def gradient_curves(curves: pd.DataFrame, *, masks: dict | None = None) -> go.Figure:
     """‖∂L/∂z‖₂ vs error level on a log scale, the objects side by side."""
     d = curves.copy()
-    d["grad_l2"] = d["grad_l2"].clip(lower=1e-12)
+    # an exactly zero gradient (e.g. a perfect prediction) has no place on a log axis: leave a gap
+    # rather than a misleading drop to an arbitrary floor
+    d["grad_l2"] = d["grad_l2"].where(d["grad_l2"] > 0)
     fig = _pair_figure(d, "grad_l2", "‖∂L/∂z‖₂ (log scale)", _titles(curves, masks), log_y=True)
-    fig.update_layout(title="Gradient magnitude vs error")
+    fig.update_layout(title="Gradient magnitude vs error (a gap marks a gradient of exactly 0)")
     return fig
 
 
@@ -172,9 +174,13 @@ def verdict_table(verdicts: pd.DataFrame) -> go.Figure:
     for o in objs:
         agree = ["#FFFFFF" if v.loc[(k, o)]["agrees"] else "#FBE3D6" for k in keys]
         fill += [agree, agree]
-    fig = go.Figure(go.Table(header=dict(values=header, fill_color="#DDDDDD", align="left"),
+    widths = [2.2] + [1.4, 1.1] * len(objs)
+    fig = go.Figure(go.Table(columnwidth=widths,
+                             header=dict(values=header, fill_color="#DDDDDD", align="left"),
                              cells=dict(values=cols, fill_color=fill, align="left", height=24)))
-    fig.update_layout(height=30 * len(keys) + 80, margin=dict(l=10, r=10, t=30, b=10),
+    # rows whose loss name wraps are taller: size the figure so that no row is cut off
+    lines = sum(1 + len(_name(k)) // 24 for k in keys)
+    fig.update_layout(height=22 * lines + 8 * len(keys) + 110, margin=dict(l=10, r=10, t=40, b=10),
                       title="Measured verdicts beside the survey's claim (shaded: disagreement)")
     return fig
 

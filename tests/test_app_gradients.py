@@ -11,36 +11,15 @@ from streamlit.testing.v1 import AppTest
 
 from segloss_app import compute_analysis as ca
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+import apptest_utils as U
+from apptest_utils import APP, arr, figure, ok  # noqa: F401
+
 PAGE = "pages/gradients.py"
+
+
+def run_page(query: dict | None = None, state: dict | None = None):
+    return U.run_page(PAGE, query, state)
 DEFAULT_LOSSES = ["dice", "jaccard", "tversky", "generalized_dice", "bce", "focal", "combo", "boundary"]
-
-
-def run_page(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.switch_page(PAGE)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    return at.run()
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def arr(v) -> np.ndarray:
-    if isinstance(v, dict) and "bdata" in v:
-        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
-        return a.reshape([int(n) for n in str(v["shape"]).split(",")]) if "shape" in v else a
-    return np.asarray(v)
-
-
-def figure(at: AppTest, key: str) -> dict:
-    for el in at.get("plotly_chart"):
-        if el.proto.id.endswith("-" + key):
-            return json.loads(el.proto.spec)
-    raise AssertionError(f"no chart with key {key!r}")
 
 
 def markdown(at: AppTest) -> str:

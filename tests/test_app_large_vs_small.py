@@ -18,37 +18,14 @@ from segloss_app import compute_analysis as ca
 from segloss_core.registry import KEYS
 from segloss_core.survey import SurveyConfig, run_survey
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+import apptest_utils as U
+from apptest_utils import APP, arr, figure, ok  # noqa: F401
+
 PAGE = "pages/large_vs_small.py"
 
 
-def run_page(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.switch_page(PAGE)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    return at.run()
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def figure(at: AppTest, key: str) -> dict:
-    """The Plotly figure JSON of the chart created with ``key``."""
-    for el in at.get("plotly_chart"):
-        if el.proto.id.endswith("-" + key):
-            return json.loads(el.proto.spec)
-    raise AssertionError(f"no chart with key {key!r}")
-
-
-def arr(v) -> np.ndarray:
-    """A Plotly data array: a plain list, or a typed array {"dtype", "bdata"[, "shape"]}."""
-    if isinstance(v, dict) and "bdata" in v:
-        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
-        return a.reshape([int(n) for n in str(v["shape"]).split(",")]) if "shape" in v else a
-    return np.asarray(v)
+def run_page(query: dict | None = None, state: dict | None = None):
+    return U.run_page(PAGE, query, state)
 
 
 def metrics(at: AppTest) -> dict[str, str]:
