@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from segloss_app import compute as C
 from segloss_app import compute_analysis as ca
@@ -99,25 +97,12 @@ st.caption(
     f"Default loss parameters. Gradients with respect to the {v['grad_wrt']}.")
 
 
-def region_figure(df: pd.DataFrame, view: str) -> go.Figure:
-    cols = {"fn_fp": [("grad_fn", f"mean |{sym}| on missed (FN) pixels"), ("grad_fp", f"mean |{sym}| on added (FP) pixels")],
-            "max": [("grad_max", f"largest |{sym}| of any pixel")],
-            "value": [("value", "loss value")]}[view]
-    fig = make_subplots(rows=1, cols=len(cols), subplot_titles=[t for _, t in cols], horizontal_spacing=0.08)
-    for i, key in enumerate(dict.fromkeys(df["loss"])):
-        d = df[df["loss"] == key]
-        for j, (col, title) in enumerate(cols):
-            y = d[col].clip(lower=1e-16) if col != "value" else d[col]
-            fig.add_trace(go.Scatter(
-                x=d["radius"], y=y, mode="lines+markers", name=REGISTRY[key].name, legendgroup=key, showlegend=j == 0,
-                line=dict(width=2, **F.line_style(i)), customdata=d["pixels"],
-                hovertemplate=f"<b>{REGISTRY[key].name}</b><br>radius %{{x}} px (%{{customdata}} px)<br>"
-                              f"{title}: %{{y:.3e}}<extra></extra>"), row=1, col=j + 1)
-            fig.update_xaxes(type="log", title_text="object radius (px)", row=1, col=j + 1)
-            if col != "value":
-                fig.update_yaxes(type="log", row=1, col=j + 1)
-    fig.update_layout(template="plotly_white", height=460, margin=dict(l=60, r=20, t=50, b=50), hovermode="closest")
-    return fig
+def region_figure(df: pd.DataFrame, view: str):
+    panels = {"fn_fp": [("grad_fn", f"mean |{sym}| on missed (FN) pixels"),
+                        ("grad_fp", f"mean |{sym}| on added (FP) pixels")],
+              "max": [("grad_max", f"largest |{sym}| of any pixel")],
+              "value": [("value", "loss value")]}[view]
+    return F.size_panels(df, panels, log_y=view != "value")
 
 
 @st.fragment

@@ -5,15 +5,13 @@ import json
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from segloss_app import compute_analysis as ca
 from segloss_app.common import (UrlParam, export_buttons, loss_param_widgets, page_header, param_url_spec, show_error,
                                 sync_url, url_state)
 from segloss_core import figures as F
-from segloss_core.monotonic import analyze, normalize
+from segloss_core.monotonic import analyze
 from segloss_core.perturb import FP_MODES
 from segloss_core.registry import KEYS, REGISTRY
 
@@ -145,63 +143,6 @@ except ValueError as exc:
 n_levels = stack["small"][1].shape[0]
 
 
-def settings_figure(curves: dict[str, dict[str, np.ndarray]], normalized: bool) -> go.Figure:
-    objs = ("small", "large")
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
-                        subplot_titles=[f"{o.capitalize()} object ({int(stack[o][0].sum()):,} px)" for o in objs])
-    ref = [lab for lab in curves if lab not in ("current", "defaults")]
-    for i, lab in enumerate(curves):
-        if lab == "current":
-            line = dict(color="#000000", width=3.5)
-        elif lab == "defaults":
-            line = dict(color="#555555", width=2.5, dash="dash")
-        else:
-            line = dict(color=F.OKABE_ITO[ref.index(lab) % len(F.OKABE_ITO)], width=1.8, dash="dot")
-        for j, o in enumerate(objs):
-            v = np.asarray(curves[lab][o], float)
-            raw = v
-            if normalized:
-                v = normalize(v)
-            counts = stack[o][2]
-            fig.add_trace(go.Scatter(
-                x=np.arange(v.size), y=v, mode="lines", name=lab, legendgroup=lab, showlegend=j == 0, line=line,
-                customdata=np.stack([[c["fn"] for c in counts], [c["fp"] for c in counts], raw], 1),
-                hovertemplate=f"<b>{lab}</b><br>level %{{x}} (FN %{{customdata[0]}}, FP %{{customdata[1]}})"
-                              "<br>value %{customdata[2]:.4g}<extra></extra>"), row=1, col=j + 1)
-        fig.update_xaxes(title_text="error level k", row=1, col=1)
-        fig.update_xaxes(title_text="error level k", row=1, col=2)
-    fig.update_yaxes(title_text="loss (min-max per curve)" if normalized else "loss value", row=1, col=1)
-    fig.update_layout(template="plotly_white", height=430, margin=dict(l=60, r=20, t=50, b=50),
-                      legend=dict(orientation="h", y=-0.22), hovermode="closest")
-    return fig
-
-
-def clickable(fig: go.Figure, xs, ys, q, xname: str, yname: str, label: str) -> go.Figure:
-    """Invisible markers on every cell centre: Plotly heatmaps send no selection events, markers do."""
-    X, Y = np.meshgrid(xs, ys)
-    fig.data[0].hoverinfo = "skip"
-    fig.add_trace(go.Scatter(
-        x=X.ravel(), y=Y.ravel(), mode="markers", customdata=np.asarray(q, float).ravel(), showlegend=False,
-        name="cells", marker=dict(size=max(8, 360 // max(len(xs), len(ys))), symbol="square", opacity=0,
-                                  color="#000000"),
-        selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
-        hovertemplate=f"{xname}=%{{x:.4g}}<br>{yname}=%{{y:.4g}}<br>{label}=%{{customdata:.4g}}<extra></extra>"))
-    # keep the marker of the current point on top
-    fig.data = (fig.data[0], fig.data[-1]) + tuple(fig.data[1:-1])
-    return fig
-
-
-def sweep_1d(xs, q, xname: str, label: str, current: float, log: bool) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=xs, y=q, mode="lines+markers", name=label, line=dict(color=F.OKABE_ITO[4], width=2),
-                               hovertemplate=f"{xname}=%{{x:.4g}}<br>{label}=%{{y:.4g}}<extra></extra>"))
-    fig.add_vline(x=current, line=dict(color="#D55E00", width=2, dash="dash"), annotation_text="current")
-    fig.update_layout(template="plotly_white", height=400, xaxis_title=xname, yaxis_title=label,
-                      margin=dict(l=60, r=20, t=40, b=60), showlegend=False)
-    if log:
-        fig.update_xaxes(type="log")
-    return fig
-
-
 def on_pick(key: str, x: str, y: str | None, chart_key: str, xs, ys) -> None:
     state = st.session_state.get(chart_key)
     try:
@@ -259,7 +200,8 @@ def tune(key: str, cfg: tuple, present: bool) -> None:
         curves = {lab: {o: ca.curve(cfg, o, key, json.dumps(s, sort_keys=True)) for o in ("small", "large")}
                   for lab, s in settings.items()}
     with right:
-        fig = settings_figure(curves, normalized)
+        fig = F.tune_curves(curves, {o: int(stack[o][0].sum()) for o in ('small', 'large')},
+                            {o: stack[o][2] for o in ('small', 'large')}, normalized)
         st.plotly_chart(fig, key="tune_curves")
         cur = {o: analyze(curves["current"][o], ca.BASE_TOLERANCE) for o in ("small", "large")}
         st.caption(
@@ -370,7 +312,7 @@ def tune(key: str, cfg: tuple, present: bool) -> None:
             mfig = F.grid_heatmap(shown, xs_g, ys_g, xname=x, yname=y,
                                   quantity="log10 ratio" if quantity == "ratio" else label,
                                   marker=(curx, cury) if curx is not None and cury is not None else None)
-            mfig = clickable(mfig, xs_g, ys_g, q, x, y, label)
+            mfig = F.clickable_cells(mfig, xs_g, ys_g, q, x, y, label)
             mfig.update_layout(plot_bgcolor="#D9D9D9")  # undefined (NaN) cells show grey
             mfig.update_layout(title=f"{spec.name}: {what} on the {obj} object over {x} × {y}")
             if spec.param(x).log:
@@ -378,7 +320,7 @@ def tune(key: str, cfg: tuple, present: bool) -> None:
             if spec.param(y).log:
                 mfig.update_yaxes(type="log")
         else:
-            mfig = sweep_1d(xs_g, np.asarray(q, float)[0], x, label, curx if curx is not None else xs_g[0], spec.param(x).log)
+            mfig = F.sweep_1d(xs_g, np.asarray(q, float)[0], x, label, curx if curx is not None else xs_g[0], spec.param(x).log)
             mfig.update_layout(title=f"{spec.name}: {what} on the {obj} object over {x}")
             if quantity == "ratio":
                 mfig.update_yaxes(type="log")

@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .monotonic import normalize
 from .registry import REGISTRY
 
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
@@ -228,6 +229,90 @@ def gradient_vs_size(df: pd.DataFrame) -> go.Figure:
     fig.update_layout(template="plotly_white", xaxis=dict(type="log", title="object radius (px)"),
                       yaxis=dict(type="log", title="‖∂L/∂z‖₂"), height=480,
                       title="Gradient magnitude vs object size (fixed relative error)")
+    return fig
+
+
+def size_panels(df: pd.DataFrame, panels: Sequence[tuple[str, str]], *, log_y: bool = True) -> go.Figure:
+    """One panel per ``(column, title)`` of a size-study table against the object radius (log x).
+
+    On a log y axis an exactly zero value (e.g. the boundary loss on missed pixels that lie on the
+    ground-truth contour, where φ = 0) is left as a gap rather than drawn at an arbitrary floor.
+    """
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[t for _, t in panels], horizontal_spacing=0.08)
+    for i, key in enumerate(dict.fromkeys(df["loss"])):
+        d = df[df["loss"] == key]
+        for j, (col, title) in enumerate(panels):
+            y = d[col].where(d[col] > 0) if log_y else d[col]
+            fig.add_trace(go.Scatter(
+                x=d["radius"], y=y, mode="lines+markers", name=_name(key), legendgroup=key, showlegend=j == 0,
+                line=dict(width=2, **line_style(i)), customdata=d["pixels"],
+                hovertemplate=f"<b>{_name(key)}</b><br>radius %{{x}} px (%{{customdata}} px)<br>"
+                              f"{title}: %{{y:.3e}}<extra></extra>"), row=1, col=j + 1)
+            fig.update_xaxes(type="log", title_text="object radius (px)", row=1, col=j + 1)
+            if log_y:
+                fig.update_yaxes(type="log", row=1, col=j + 1)
+    fig.update_layout(template="plotly_white", height=460, margin=dict(l=60, r=20, t=50, b=50), hovermode="closest")
+    return fig
+
+
+def tune_curves(curves: dict[str, dict[str, np.ndarray]], pixels: dict[str, int], counts: dict[str, list],
+                normalized: bool) -> go.Figure:
+    """Loss vs error level for several parameter settings (``curves[label][object]``), small and large
+    object side by side: the current setting bold, the defaults dashed, the references dotted."""
+    objs = ("small", "large")
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
+                        subplot_titles=[f"{o.capitalize()} object ({pixels[o]:,} px)" for o in objs])
+    ref = [lab for lab in curves if lab not in ("current", "defaults")]
+    for i, lab in enumerate(curves):
+        if lab == "current":
+            line = dict(color="#000000", width=3.5)
+        elif lab == "defaults":
+            line = dict(color="#555555", width=2.5, dash="dash")
+        else:
+            line = dict(color=OKABE_ITO[ref.index(lab) % len(OKABE_ITO)], width=1.8, dash="dot")
+        for j, o in enumerate(objs):
+            v = np.asarray(curves[lab][o], float)
+            raw = v
+            if normalized:
+                v = normalize(v)
+            cnt = counts[o]
+            fig.add_trace(go.Scatter(
+                x=np.arange(v.size), y=v, mode="lines", name=lab, legendgroup=lab, showlegend=j == 0, line=line,
+                customdata=np.stack([[c["fn"] for c in cnt], [c["fp"] for c in cnt], raw], 1),
+                hovertemplate=f"<b>{lab}</b><br>level %{{x}} (FN %{{customdata[0]}}, FP %{{customdata[1]}})"
+                              "<br>value %{customdata[2]:.4g}<extra></extra>"), row=1, col=j + 1)
+        fig.update_xaxes(title_text="error level k", row=1, col=1)
+        fig.update_xaxes(title_text="error level k", row=1, col=2)
+    fig.update_yaxes(title_text="loss (min-max per curve)" if normalized else "loss value", row=1, col=1)
+    fig.update_layout(template="plotly_white", height=430, margin=dict(l=60, r=20, t=50, b=50),
+                      legend=dict(orientation="h", y=-0.22), hovermode="closest")
+    return fig
+
+
+def clickable_cells(fig: go.Figure, xs, ys, q, xname: str, yname: str, label: str) -> go.Figure:
+    """Invisible markers on every cell centre: Plotly heatmaps send no selection events, markers do."""
+    X, Y = np.meshgrid(xs, ys)
+    fig.data[0].hoverinfo = "skip"
+    fig.add_trace(go.Scatter(
+        x=X.ravel(), y=Y.ravel(), mode="markers", customdata=np.asarray(q, float).ravel(), showlegend=False,
+        name="cells", marker=dict(size=max(8, 360 // max(len(xs), len(ys))), symbol="square", opacity=0,
+                                  color="#000000"),
+        selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
+        hovertemplate=f"{xname}=%{{x:.4g}}<br>{yname}=%{{y:.4g}}<br>{label}=%{{customdata:.4g}}<extra></extra>"))
+    # keep the marker of the current point on top
+    fig.data = (fig.data[0], fig.data[-1]) + tuple(fig.data[1:-1])
+    return fig
+
+
+def sweep_1d(xs, q, xname: str, label: str, current: float, log: bool) -> go.Figure:
+    """A quantity along one parameter, with the current value marked."""
+    fig = go.Figure(go.Scatter(x=xs, y=q, mode="lines+markers", name=label, line=dict(color=OKABE_ITO[4], width=2),
+                               hovertemplate=f"{xname}=%{{x:.4g}}<br>{label}=%{{y:.4g}}<extra></extra>"))
+    fig.add_vline(x=current, line=dict(color="#D55E00", width=2, dash="dash"), annotation_text="current")
+    fig.update_layout(template="plotly_white", height=400, xaxis_title=xname, yaxis_title=label,
+                      margin=dict(l=60, r=20, t=40, b=60), showlegend=False)
+    if log:
+        fig.update_xaxes(type="log")
     return fig
 
 
