@@ -79,12 +79,7 @@ try:
     skey = ca.size_key(radii, keys, "{}", size=SIZE, fn=float(v["grad_fn"]), fp=float(v["grad_fp"]),
                        fn_mode=v["grad_fnmode"], fp_mode=v["grad_fpmode"], confidence=float(v["grad_conf"]),
                        wrt=v["grad_wrt"])
-    if ca.is_cached("size", skey):
-        df = ca.size_sweep(skey)
-    else:
-        bar = st.progress(0.0, text="Computing gradients for every radius …")
-        df = ca.size_sweep(skey, progress=lambda f, m: bar.progress(min(1.0, f), text=f"Computing gradients — {m}"))
-        bar.empty()
+    df = ca.with_progress("size", skey, ca.size_sweep, "Computing gradients for every radius")
 except ValueError as exc:
     show_error(exc)
     st.stop()

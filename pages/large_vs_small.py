@@ -74,12 +74,7 @@ try:
     cfg = ca.survey_key(size=SIZE, small_radius=float(vals["lvs_small_r"]), large_radius=float(vals["lvs_large_r"]),
                         levels=int(vals["lvs_levels"]), delta=int(vals["lvs_delta"]),
                         confidence=float(vals["lvs_conf"]), fp_mode=vals["lvs_fpmode"], blur=float(vals["lvs_blur"]))
-    if ca.is_cached("survey", cfg):
-        res = ca.survey_full(cfg)
-    else:
-        bar = st.progress(0.0, text="Running the survey: every loss on both objects …")
-        res = ca.survey_full(cfg, progress=lambda f, m: bar.progress(min(1.0, f), text=f"Running the survey — {m}"))
-        bar.empty()
+    res = ca.with_progress("survey", cfg, ca.survey_full, "Running the survey: every loss on both objects")
 except (ValueError, ArithmeticError) as exc:
     show_error(exc)
     st.stop()

@@ -93,6 +93,18 @@ def is_cached(name: str, key: tuple) -> bool:
     return key in _store(name, _SIZES[name])
 
 
+def with_progress(name: str, key: tuple, compute, label: str):
+    """``compute(key)``: at once when ``name`` already holds ``key``, else with a progress bar that
+    ``compute`` advances through its ``progress(fraction, message)`` callback."""
+    if is_cached(name, key):
+        return compute(key)
+    bar = st.progress(0.0, text=f"{label} …")
+    try:
+        return compute(key, progress=lambda f, m: bar.progress(min(1.0, f), text=f"{label} — {m}"))
+    finally:
+        bar.empty()
+
+
 def _readonly(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a

@@ -44,3 +44,8 @@ def figure(at: AppTest, key: str) -> dict:
             if match(k):
                 return json.loads(el.proto.spec)
     raise AssertionError(f"no chart with key {key!r}; have {[k for k, _ in charts]}")
+
+
+def markdown(at: AppTest) -> str:
+    """All markdown text on the page, one element a line."""
+    return "\n".join(str(e.value) for e in at.markdown)

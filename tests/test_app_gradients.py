@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from segloss_app import compute_analysis as ca
 
 import apptest_utils as U
-from apptest_utils import APP, arr, figure, ok  # noqa: F401
+from apptest_utils import APP, arr, figure, markdown, ok  # noqa: F401
 
 PAGE = "pages/gradients.py"
 
@@ -20,10 +20,6 @@ PAGE = "pages/gradients.py"
 def run_page(query: dict | None = None, state: dict | None = None):
     return U.run_page(PAGE, query, state)
 DEFAULT_LOSSES = ["dice", "jaccard", "tversky", "generalized_dice", "bce", "focal", "combo", "boundary"]
-
-
-def markdown(at: AppTest) -> str:
-    return "\n".join(str(e.value) for e in at.markdown)
 
 
 @pytest.fixture(scope="module")

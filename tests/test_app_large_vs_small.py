@@ -19,7 +19,7 @@ from segloss_core.registry import KEYS
 from segloss_core.survey import SurveyConfig, run_survey
 
 import apptest_utils as U
-from apptest_utils import APP, arr, figure, ok  # noqa: F401
+from apptest_utils import APP, arr, figure, markdown, ok  # noqa: F401
 
 PAGE = "pages/large_vs_small.py"
 
@@ -37,10 +37,6 @@ def counts(at: AppTest) -> tuple[int, int, int]:
     get = lambda label: int(m[label].split("/")[0])  # noqa: E731
     return (get("Rising: large object"), get("Rising: small object"),
             get("Agree with the survey"))
-
-
-def markdown(at: AppTest) -> str:
-    return "\n".join(str(e.value) for e in at.markdown)
 
 
 @pytest.fixture(scope="module")
