@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -84,13 +85,13 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def app_url(_require_chromium) -> str:
-    """Base URL of a Streamlit server running app.py (stopped by its pid at the end)."""
+@contextmanager
+def streamlit_server(log_path: Path = SERVER_LOG):
+    """A Streamlit server running app.py on a free port (stopped by its pid afterwards); yields its URL."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
-    log = open(SERVER_LOG, "wb")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "wb")
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port),
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
@@ -100,10 +101,10 @@ def app_url(_require_chromium) -> str:
         deadline = time.monotonic() + 60
         while not _healthy(url):
             if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {proc.returncode}; see {SERVER_LOG}:\n"
-                                   + SERVER_LOG.read_text(errors="replace")[-3000:])
+                raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log_path}:\n"
+                                   + log_path.read_text(errors="replace")[-3000:])
             if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit not healthy after 60 s; see {SERVER_LOG}")
+                raise RuntimeError(f"streamlit not healthy after 60 s; see {log_path}")
             time.sleep(0.2)
         yield url
     finally:
@@ -114,6 +115,13 @@ def app_url(_require_chromium) -> str:
             proc.kill()
             proc.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(_require_chromium) -> str:
+    """Base URL of the Streamlit server shared by the browser tests."""
+    with streamlit_server() as url:
+        yield url
 
 
 # ---------------------------------------------------------------------------------------------
