@@ -169,24 +169,25 @@ def _raw_values(data: bytes, name: str) -> np.ndarray:
         return np.asarray(im if im.mode in ("L", "I", "I;16", "F") else im.convert("L"))
 
 
+def _box_shrink(a: np.ndarray, max_side: int) -> np.ndarray:
+    """Float image shrunk (box filter) so that its longer side is at most ``max_side``."""
+    H, W = a.shape
+    s = max(H, W)
+    a = np.asarray(a, np.float32)
+    if s <= max_side:
+        return a
+    h, w = max(1, round(H * max_side / s)), max(1, round(W * max_side / s))
+    return np.asarray(Image.fromarray(a).resize((w, h), Image.Resampling.BOX))
+
+
 def downsample_mask(mask: np.ndarray, max_side: int) -> np.ndarray:
     """Shrink a mask so that its longer side is at most ``max_side`` (box filter, threshold 0.5)."""
-    H, W = mask.shape
-    s = max(H, W)
-    if s <= max_side:
-        return mask
-    h, w = max(1, round(H * max_side / s)), max(1, round(W * max_side / s))
-    img = Image.fromarray(np.asarray(mask, np.float32))
-    return np.asarray(img.resize((w, h), Image.Resampling.BOX)) > 0.5
+    return mask if max(mask.shape) <= max_side else _box_shrink(mask, max_side) > 0.5
 
 
 def downsample_probs(p: np.ndarray, max_side: int) -> np.ndarray:
-    H, W = p.shape
-    s = max(H, W)
-    if s <= max_side:
-        return p
-    h, w = max(1, round(H * max_side / s)), max(1, round(W * max_side / s))
-    return np.clip(np.asarray(Image.fromarray(np.asarray(p, np.float32)).resize((w, h), Image.Resampling.BOX)), 0, 1)
+    """Shrink a probability map so that its longer side is at most ``max_side`` (box filter)."""
+    return p if max(p.shape) <= max_side else np.clip(_box_shrink(p, max_side), 0, 1)
 
 
 # --------------------------------------------------------------------------------------------
