@@ -112,17 +112,24 @@ def _choice(name: str, value: Any, options: tuple[str, ...]) -> str:
     return value
 
 
-def _count_pixels(name: str, value: Any) -> int:
-    """A non-negative whole number of pixels."""
+def _whole(value: Any, kind_msg: str, whole_msg: str, *, nonnegative: bool) -> int:
+    """``value`` as an int, or ``ValueError(kind_msg)`` if it is no number, ``ValueError(whole_msg)``
+    if it is not a whole (and, with ``nonnegative``, non-negative) finite number."""
     if isinstance(value, bool):
-        raise ValueError(f"{name} must be a non-negative number of pixels; got {value!r}")
+        raise ValueError(kind_msg)
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a non-negative number of pixels; got {value!r}") from None
-    if not math.isfinite(v) or v < 0 or v != int(v):
-        raise ValueError(f"{name} must be a non-negative whole number of pixels; got {value!r}")
+        raise ValueError(kind_msg) from None
+    if not math.isfinite(v) or v != int(v) or (nonnegative and v < 0):
+        raise ValueError(whole_msg)
     return int(v)
+
+
+def _count_pixels(name: str, value: Any) -> int:
+    """A non-negative whole number of pixels."""
+    return _whole(value, f"{name} must be a non-negative number of pixels; got {value!r}",
+                  f"{name} must be a non-negative whole number of pixels; got {value!r}", nonnegative=True)
 
 
 def _fraction(name: str, value: Any) -> float:
@@ -460,15 +467,9 @@ def perturb(
 
 
 def _signed_int(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must hold integers; got {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must hold integers; got {value!r}") from None
-    if not math.isfinite(v) or v != int(v):
-        raise ValueError(f"{name} must hold integers; got {value!r}")
-    return int(v)
+    """A whole number of either sign."""
+    msg = f"{name} must hold integers; got {value!r}"
+    return _whole(value, msg, msg, nonnegative=False)
 
 
 def soften(

@@ -309,6 +309,20 @@ class App:
             key,
         )
 
+    # downloads ---------------------------------------------------------------------------------
+
+    def download_csv(self, key: str, folder: Path):
+        """Click the "CSV data" button of the export row ``key`` and parse the file that arrives."""
+        import pandas as pd
+
+        button = self.page.locator(f".st-key-dl_csv_{key}").get_by_role("button", name="CSV data")
+        with self.page.expect_download(timeout=30_000) as dl:
+            button.click()
+        path = folder / dl.value.suggested_filename
+        dl.value.save_as(path)
+        assert path.name.endswith(".csv"), path.name
+        return pd.read_csv(path)
+
     # screenshots -------------------------------------------------------------------------------
 
     def screenshot(self, name: str) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 
 DELTA = "Δ: error pixels added per level (FN and FP)"
 SMALL_R = "Small object radius (px)"
@@ -66,12 +65,7 @@ def test_slider_recomputes_the_survey(app):
 
 def test_curve_csv_download_arrives_and_parses(app, tmp_path):
     app.goto("/large_vs_small")
-    button = app.page.locator(".st-key-dl_csv_loss_vs_error").get_by_role("button", name="CSV data")
-    with app.page.expect_download(timeout=30_000) as dl:
-        button.click()
-    path = tmp_path / dl.value.suggested_filename
-    dl.value.save_as(path)
-    df = pd.read_csv(path)
+    df = app.download_csv("loss_vs_error", tmp_path)
     assert {"object", "level", "fp", "fn", "tp", "loss", "value"} <= set(df.columns), list(df.columns)
     assert set(df["object"]) == {"large", "small"}
     assert df["level"].min() == 0 and df["level"].max() == 40  # 41 levels by default

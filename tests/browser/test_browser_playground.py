@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 import pytest
 
 FN = "False negatives (of the object)"
@@ -119,13 +118,7 @@ def test_link_with_bad_value_falls_back_with_a_notice(app):
 
 def test_csv_download_arrives_and_parses(app, tmp_path):
     app.goto("/")
-    button = app.page.locator(".st-key-dl_csv_playground-losses").get_by_role("button", name="CSV data")
-    with app.page.expect_download(timeout=30_000) as dl:
-        button.click()
-    path = tmp_path / dl.value.suggested_filename
-    dl.value.save_as(path)
-    assert path.name.endswith(".csv")
-    df = pd.read_csv(path)
+    df = app.download_csv("playground-losses", tmp_path)
     assert {"loss", "name", "family", "value"} <= set(df.columns), list(df.columns)
     assert len(df) == 26 and df["loss"].is_unique
     assert df["value"].map(math.isfinite).all()
