@@ -74,8 +74,9 @@ class LossSpec:
     params: tuple[Param, ...] = ()
     needs_maps: bool = False
     multiclass: bool = False
-    # depends on the pixels only through per-pixel terms of (z, g) and their sums/means, so it can be
-    # evaluated exactly on the distinct (z, g) pairs weighted by their counts (tensors.weighted_pixels)
+    # depends on the pixels only through the multiset of their (z, g) pairs (per-pixel terms and their
+    # sums/means, or a sort of per-pixel errors with tie-averaged gradients), so it can be evaluated
+    # exactly on the distinct (z, g) pairs weighted by their counts (tensors.weighted_pixels)
     reducible: bool = False
     use_case: str = ""
     notes: str = ""
@@ -191,11 +192,11 @@ _SPECS = [
              reducible=True, use_case="Smoothed Dice loss (log-cosh as in regression); for skewed data sets."),
     LossSpec("lovasz_hinge", "Lovász hinge", "region", LV.lovasz_hinge,
              r"\overline{\Delta_J}\big(\max(0, 1 - z(2g-1))\big)", "Berman, Rannen Triki & Blaschko, CVPR 2018",
-             use_case="Binary surrogate of IoU on logits (per image)."),
+             reducible=True, use_case="Binary surrogate of IoU on logits (per image)."),
     LossSpec("lovasz_softmax", "Lovász-Softmax", "region", LV.lovasz_softmax,
              r"\frac{1}{|C|}\sum_{c} \overline{\Delta_{J_c}}\big(|g_c - p_c|\big)", "Berman, Rannen Triki & Blaschko, CVPR 2018",
              (Param("classes", "present", choices=("present", "all"), help="average over present classes or all"),),
-             multiclass=True, use_case="Convex surrogate of mean IoU on probabilities."),
+             multiclass=True, reducible=True, use_case="Convex surrogate of mean IoU on probabilities."),
     # ---- boundary-based
     LossSpec("boundary", "Boundary loss", "boundary", B.boundary,
              r"\frac{1}{N}\sum_x \varphi_G(x)\,p(x)", "Kervadec et al., MIDL 2019", needs_maps=True,

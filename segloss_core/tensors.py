@@ -44,6 +44,13 @@ def pixel_count(x: torch.Tensor) -> float:
     return w[1] if w is not None else float(x[0, 0].numel())
 
 
+def pixel_weights() -> torch.Tensor | None:
+    """Multiplicity of each "pixel" ``(B, 1, U, 1)`` inside :func:`weighted_pixels`, else None (every
+    pixel counts once). For losses that need more than sums, such as the Lovász sort."""
+    w = _PIXEL_WEIGHTS.get()
+    return None if w is None else w[0]
+
+
 def eps_for(dtype: torch.dtype) -> float:
     """Probability clamp used before logs: ~1e-7 in float32, 1e-12 in float64."""
     return 1e-12 if dtype == torch.float64 else 1e-7

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -1039,3 +1040,64 @@ def test_pitfall_empty_masks_raw_functions_smooth_zero():
         assert torch.equal(out, torch.zeros(2, dtype=F64)), key
         (g,) = torch.autograd.grad(out.sum(), z)
         assert torch.isfinite(g).all(), key
+
+
+def _orders_of_ties(errors):
+    """Every order of decreasing error: tied pixels in all their permutations."""
+    blocks = [[i for i in range(len(errors)) if errors[i] == e] for e in sorted(set(errors), reverse=True)]
+    for combo in itertools.product(*(itertools.permutations(b) for b in blocks)):
+        yield [i for block in combo for i in block]
+
+
+def test_lovasz_tie_gradient_is_the_average_over_all_orders_of_the_ties():
+    from segloss_core.losses.lovasz import tie_averaged_grad
+    errors = [3.0, 2.0, 2.0, 2.0, 2.0, 1.0, 1.0, 0.5]
+    fg = [1, 0, 1, 0, 1, 1, 0, 1]
+    acc, n = [0.0] * len(errors), 0
+    for order in _orders_of_ties(errors):
+        for i, gr in zip(order, py_lovasz_grad([fg[i] for i in order])):
+            acc[i] += gr
+        n += 1
+    assert n == 1 * 24 * 2 * 1
+    expected = [a / n for a in acc]
+    got = tie_averaged_grad(torch.tensor([errors], dtype=F64), torch.tensor([fg], dtype=F64),
+                            torch.ones(1, len(errors), dtype=F64))[0].tolist()
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    # without ties it is Berman's gradient along the one order
+    distinct = [3.0, 2.5, 2.0, 1.5, 1.0, 0.5, 0.2, 0.1]
+    got = tie_averaged_grad(torch.tensor([distinct], dtype=F64), torch.tensor([fg], dtype=F64),
+                            torch.ones(1, len(fg), dtype=F64))[0].tolist()
+    assert got == pytest.approx(py_lovasz_grad(fg), rel=1e-12)
+
+
+def test_lovasz_multiplicities_equal_repeated_pixels():
+    # a pixel of multiplicity w is w identical pixels: same value, and each copy's gradient is 1/w of it
+    from segloss_core.losses.lovasz import tie_averaged_grad
+    errors, fg, w = [2.0, 1.5, 1.0], [0.0, 1.0, 0.0], [3.0, 2.0, 4.0]
+    rep_e = [e for e, k in zip(errors, w) for _ in range(int(k))]
+    rep_f = [f for f, k in zip(fg, w) for _ in range(int(k))]
+    full = tie_averaged_grad(torch.tensor([rep_e], dtype=F64), torch.tensor([rep_f], dtype=F64),
+                             torch.ones(1, len(rep_e), dtype=F64))[0]
+    comp = tie_averaged_grad(torch.tensor([errors], dtype=F64), torch.tensor([fg], dtype=F64),
+                             torch.tensor([w], dtype=F64))[0]
+    sums = torch.stack([full[:3].sum(), full[3:5].sum(), full[5:].sum()])
+    torch.testing.assert_close(comp * torch.tensor(w, dtype=F64), sums, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("key", ["lovasz_hinge", "lovasz_softmax"])
+def test_lovasz_identical_pixels_get_identical_gradients(key):
+    # a soft two-level prediction: every FN pixel is identical, so must be its gradient
+    g = torch.zeros(1, 1, 8, 8, dtype=F64)
+    g[..., 2:6, 2:6] = 1
+    p = torch.full_like(g, 0.1)
+    p[..., 2:6, 2:5] = 0.9  # one column of FN pixels, no FP
+    p[..., 0, :] = 0.9  # a row of FP pixels
+    z = torch.logit(p).requires_grad_(True)
+    v = REGISTRY[key](z, g)
+    (gz,) = torch.autograd.grad(v.sum(), z)
+    for region in (g.bool() & (p < 0.5), ~g.bool() & (p > 0.5), g.bool() & (p > 0.5), ~g.bool() & (p < 0.5)):
+        vals = gz[region]
+        assert torch.allclose(vals, vals[0].expand_as(vals), rtol=1e-12, atol=1e-15), key
+    ref = (py_lovasz_hinge(z.detach().flatten().tolist(), g.flatten().tolist()) if key == "lovasz_hinge" else
+           py_lovasz_softmax([(1 - p).flatten().tolist(), p.flatten().tolist()], [int(x) for x in g.flatten().tolist()]))
+    assert v.item() == pytest.approx(ref, rel=1e-12)

@@ -1,34 +1,79 @@
 """Lovász extensions of the Jaccard loss (Berman, Rannen Triki & Blaschko, CVPR 2018).
 
 Both losses sort a per-pixel error vector per sample and dot it with the gradient of the Jaccard
-loss along that order (Berman's ``lovasz_grad``); everything is batched over samples (and classes)
-with one ``torch.sort``. Per image, never over the batch.
+loss along that order (Berman's ``lovasz_grad``, here :func:`tie_averaged_grad`); everything is
+batched over samples (and classes) with one ``torch.sort``. Per image, never over the batch.
+
+Ties. Where several pixels have the same error the Lovász extension has a kink: every order of
+the tied pixels gives a valid (sub)gradient, and ``torch.sort`` picks one by the pixels' places in
+memory, so two identical pixels can receive very different gradients (a raster-order pattern in a
+gradient map). Here the tied pixels receive the *average over all orders* of the tied block (its
+Shapley value): identical pixels get identical gradients, the value is unchanged (it does not
+depend on the order), and without ties the result is exactly Berman's. Because the loss then
+depends on the pixels only through the multiset of their (error, label) pairs, it can be evaluated
+on distinct pairs weighted by their counts (:func:`segloss_core.tensors.weighted_pixels`).
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from ..tensors import class_log_probs, class_targets, require_binary
+from ..tensors import class_log_probs, class_targets, pixel_weights, require_binary
 
 
-def lovasz_grad(gt_sorted: torch.Tensor) -> torch.Tensor:
-    """Gradient of the Lovász extension of the Jaccard loss w.r.t. sorted errors, row-wise.
+def tie_averaged_grad(err_sorted: torch.Tensor, fg: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    r"""Per-pixel Lovász gradient for rows sorted by decreasing error, averaged over ties.
 
-    ``gt_sorted``: ``(R, N)`` 0/1 ground truth in the order of decreasing error.
+    ``err_sorted``, ``fg`` (0/1), ``weight`` (pixel multiplicities): ``(R, N)``, in sorted order.
+    With ``J(F, B) = 1 - (G - F)/(G + B)`` after F foreground and B background pixels (G = Σ fg), a
+    block of equal errors holding f foreground and b background pixels after (F₀, B₀) changes J by
+    ``J(F₀+f, B₀+b) - J(F₀, B₀)``. Averaged over the orders of the block, a foreground pixel sees
+    ``k`` of the block's background pixels before it with k uniform on 0..b, so it gets
+    :math:`\frac{1}{b+1}\sum_{k=0}^{b}\frac{1}{G+B_0+k} = \frac{\psi(G+B_0+b+1)-\psi(G+B_0)}{b+1}`;
+    the background pixels share the rest equally. Blocks of one pixel give Berman's gradient.
+    Computed in float64 without gradient (it weights the errors).
     """
-    gts = gt_sorted.sum(1, keepdim=True)
-    intersection = gts - gt_sorted.cumsum(1)
-    union = gts + (1 - gt_sorted).cumsum(1)
-    jac = 1.0 - intersection / union
-    return torch.cat([jac[:, :1], jac[:, 1:] - jac[:, :-1]], dim=1)
+    with torch.no_grad():
+        r, n = err_sorted.shape
+        fgw = (weight * fg).double()
+        bgw = (weight * (1 - fg)).double()
+        new = torch.ones(r, n, dtype=torch.bool, device=err_sorted.device)
+        new[:, 1:] = err_sorted[:, 1:] != err_sorted[:, :-1]
+        block = new.long().cumsum(1) - 1
+        f = torch.zeros(r, n, dtype=torch.float64, device=err_sorted.device).scatter_add_(1, block, fgw)
+        b = torch.zeros_like(f).scatter_add_(1, block, bgw)
+        f_after, b_after = f.cumsum(1), b.cumsum(1)
+        f_before, b_before = f_after - f, b_after - b
+        gts = f_after[:, -1:]
+
+        def jaccard(fc, bc):
+            union = gts + bc
+            return torch.where(union > 0, 1 - (gts - fc) / union.clamp_min(1e-300), torch.zeros_like(union))
+
+        total = jaccard(f_after, b_after) - jaccard(f_before, b_before)
+        base = (gts + b_before).clamp_min(1.0)  # >= 1 wherever the block holds a foreground pixel
+        per_fg = torch.where(f > 0, (torch.digamma(base + b + 1) - torch.digamma(base)) / (b + 1), torch.zeros_like(f))
+        per_bg = torch.where(b > 0, (total - f * per_fg) / torch.where(b > 0, b, torch.ones_like(b)), torch.zeros_like(b))
+        out = torch.where(fg > 0.5, per_fg.gather(1, block), per_bg.gather(1, block))
+    return out.to(err_sorted.dtype)
 
 
-def _lovasz_rows(errors: torch.Tensor, fg: torch.Tensor) -> torch.Tensor:
-    """``(R, N)`` errors and foreground indicators -> ``(R,)`` Lovász values."""
+def _sorted_rows(errors: torch.Tensor, weight: torch.Tensor | None):
     err_sorted, perm = torch.sort(errors, dim=1, descending=True)
-    grad = lovasz_grad(torch.gather(fg, 1, perm))
-    return (err_sorted * grad).sum(1)
+    w = torch.ones_like(err_sorted) if weight is None else torch.gather(weight.to(errors.dtype), 1, perm)
+    return err_sorted, perm, w
+
+
+def _lovasz_rows(errors: torch.Tensor, fg: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """``(R, N)`` errors, foreground indicators and optional multiplicities -> ``(R,)`` Lovász values."""
+    err_sorted, perm, w = _sorted_rows(errors, weight)
+    grad = tie_averaged_grad(err_sorted.detach(), torch.gather(fg, 1, perm), w)
+    return (err_sorted * grad * w).sum(1)
+
+
+def _row_weights(b: int, channels: int) -> torch.Tensor | None:
+    w = pixel_weights()
+    return None if w is None else w.expand(b, channels, *w.shape[2:]).reshape(b * channels, -1)
 
 
 def lovasz_hinge(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -37,13 +82,14 @@ def lovasz_hinge(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     .. math:: m_i = \max(0, 1 - z_i (2g_i - 1)),\quad
               L = \overline{\Delta_J}(m) = \sum_i m_{\pi(i)}\, \nabla\Delta_J(g_\pi)_i
 
-    with π the order of decreasing hinge error. Binary only.
+    with π the order of decreasing hinge error (tied pixels: gradient averaged over their orders,
+    see the module docstring). Binary only.
     """
     require_binary("lovasz_hinge", logits)
     b = logits.shape[0]
     z = logits.reshape(b, -1)
     g = target.expand_as(logits).reshape(b, -1)
-    return _lovasz_rows(F.relu(1.0 - z * (2 * g - 1)), g)
+    return _lovasz_rows(F.relu(1.0 - z * (2 * g - 1)), g, _row_weights(b, 1))
 
 
 def lovasz_softmax(logits: torch.Tensor, target: torch.Tensor, classes: str = "present") -> torch.Tensor:
@@ -53,7 +99,7 @@ def lovasz_softmax(logits: torch.Tensor, target: torch.Tensor, classes: str = "p
 
     Each class uses its own foreground indicator ``g_c`` (not the class label). Binary input is the
     two-class softmax ``{1-p, p}``. ``classes="present"`` averages over the classes present in the
-    sample's ground truth; ``"all"`` over every class.
+    sample's ground truth; ``"all"`` over every class. Tied errors: see the module docstring.
     """
     if classes not in ("present", "all"):
         raise ValueError(f"classes must be 'present' or 'all'; got {classes!r}")
@@ -62,10 +108,14 @@ def lovasz_softmax(logits: torch.Tensor, target: torch.Tensor, classes: str = "p
         # Two-class softmax {1-p, p}: both classes have the same errors |g - p|, so one sort serves both.
         p = torch.sigmoid(logits).reshape(b, -1)
         g = target.expand_as(logits).reshape(b, -1)
-        err_sorted, perm = torch.sort((g - p).abs(), dim=1, descending=True)
+        weight = _row_weights(b, 1)
+        err_sorted, perm, w = _sorted_rows((g - p).abs(), weight)
         fg = torch.gather(g, 1, perm)
-        vals = torch.stack([(err_sorted * lovasz_grad(1 - fg)).sum(1), (err_sorted * lovasz_grad(fg)).sum(1)], 1)
-        gr = torch.stack([1 - g, g], 1).reshape(2 * b, -1)
+        es = err_sorted.detach()
+        vals = torch.stack([(err_sorted * tie_averaged_grad(es, 1 - fg, w) * w).sum(1),
+                            (err_sorted * tie_averaged_grad(es, fg, w) * w).sum(1)], 1)
+        counts = g if weight is None else g * weight
+        present = torch.stack([(1 - g if weight is None else (1 - g) * weight).sum(1), counts.sum(1)], 1) > 0
         k = 2
     else:
         p, _ = class_log_probs(logits)
@@ -73,9 +123,11 @@ def lovasz_softmax(logits: torch.Tensor, target: torch.Tensor, classes: str = "p
         k = p.shape[1]
         pr = p.reshape(b * k, -1)
         gr = g.reshape(b * k, -1)
-        vals = _lovasz_rows((gr - pr).abs(), gr).reshape(b, k)
+        weight = _row_weights(b, k)
+        vals = _lovasz_rows((gr - pr).abs(), gr, weight).reshape(b, k)
+        present = ((gr if weight is None else gr * weight).sum(1) > 0).reshape(b, k)
     if classes == "all":
         return vals.mean(1)
-    present = (gr.sum(1) > 0).reshape(b, k).to(vals.dtype)
+    present = present.to(vals.dtype)
     present = torch.where(present.sum(1, keepdim=True) > 0, present, torch.ones_like(present))
     return (vals * present).sum(1) / present.sum(1)
