@@ -131,22 +131,23 @@ def region_index(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 class Regions:
-    """TP/FP/FN/TN membership of every pixel as a one-hot ``(B, M, 4)`` matrix (in the gradient's
-    dtype), with optional pixel multiplicities, so that each loss's region sums are one batched
-    matrix product."""
+    """TP/FP/FN/TN membership of every pixel (``(B, M)`` region ids), with optional pixel
+    multiplicities, so that each loss's region sums are one ``scatter_add`` per batch."""
 
     def __init__(self, idx: torch.Tensor, dtype: torch.dtype, weight: torch.Tensor | None = None):
-        self.onehot = torch.nn.functional.one_hot(idx, 4).to(dtype)
+        self.idx = idx
         self.weight = None if weight is None else weight.to(dtype)
-        w = self.onehot if self.weight is None else self.onehot * self.weight[..., None]
-        self.counts = w.sum(1)  # (B, 4)
+        ones = torch.ones(idx.shape, dtype=dtype, device=idx.device) if self.weight is None else self.weight
+        self.counts = self._sums(ones)  # (B, 4)
+
+    def _sums(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(x.shape[0], 4, dtype=x.dtype, device=x.device).scatter_add_(1, self.idx, x)
 
     def summarize(self, abs_grad: torch.Tensor):
         """``(B, M)`` per-pixel |grad| -> L2 norm ``(B,)`` and per-region means ``{region: (B,)}``."""
         wa = abs_grad if self.weight is None else abs_grad * self.weight
-        sums = torch.bmm(wa[:, None, :], self.onehot)[:, 0]
-        sq = abs_grad * wa
-        l2 = sq.sum(1, dtype=torch.float64).sqrt()
+        sums = self._sums(wa)
+        l2 = (abs_grad * wa).sum(1, dtype=torch.float64).sqrt()
         mean = torch.where(self.counts > 0, sums / self.counts.clamp_min(1), torch.zeros_like(sums)).double()
         return l2, {r: mean[:, i] for i, r in enumerate(REGIONS)}
 

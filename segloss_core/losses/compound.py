@@ -90,7 +90,8 @@ def _gaussian_blur(x: torch.Tensor) -> torch.Tensor:
         pad[2 * (x.ndim - 1 - axis)] = pad[2 * (x.ndim - 1 - axis) + 1] = 1
         xp = F.pad(out, pad, mode="replicate")
         n = out.shape[axis]
-        out = sum(k[i] * xp.narrow(axis, i, n) for i in range(3))
+        blurred = xp.narrow(axis, 1, n) * k[1]  # in place from here: a third of the memory traffic
+        out = blurred.add_(xp.narrow(axis, 0, n), alpha=float(k[0])).add_(xp.narrow(axis, 2, n), alpha=float(k[2]))
     return out
 
 
