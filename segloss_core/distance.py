@@ -8,7 +8,7 @@ sweep over hundreds of predictions of the same ground truth pays for each transf
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 
 import numpy as np
@@ -94,6 +94,7 @@ def object_distances(mask: np.ndarray, max_objects: int = 64) -> tuple[np.ndarra
 
 
 _POOL: ThreadPoolExecutor | None = None
+_PREFETCH: ThreadPoolExecutor | None = None  # one thread that starts prediction maps early
 
 
 def _per_sample(fn, masks: np.ndarray) -> np.ndarray:
@@ -122,6 +123,8 @@ class TargetMaps:
             raise ValueError(f"distance maps need a binary target (C=1); got C={target.shape[1]}")
         self.target = target.detach()
         self._np = (self.target > 0.5).cpu().numpy()
+        self._codes: dict[tuple[str, ...], tuple[np.ndarray, int]] = {}
+        self._pred: dict[str, tuple[np.ndarray, torch.Tensor | Future]] = {}
 
     def matches(self, target: torch.Tensor) -> bool:
         """True if ``target`` is this ground truth (or a batch of copies of a batch-1 ground truth)."""
@@ -167,7 +170,95 @@ class TargetMaps:
         return d1, d2, n
 
 
-def resolve_maps(maps: TargetMaps | None, target: torch.Tensor) -> TargetMaps:
+    def pixel_codes(self, names: tuple[str, ...]) -> tuple[np.ndarray, int, np.ndarray]:
+        """``(codes (1, N), count, pixel (count,))``: one integer per pixel numbering the distinct tuples
+        of the values of the maps ``names`` (``"objects"`` stands for d1 and d2), and one pixel holding
+        each tuple; for :mod:`segloss_core.compression`. Cached per tuple of names; batch-1 ground
+        truth only."""
+        if self.target.shape[0] != 1:
+            raise ValueError("pixel codes need a batch-1 ground truth")
+        if names not in self._codes:
+            code = np.zeros(self.target[0].numel(), dtype=np.int64)
+            for name in names:
+                for t in (self.objects[:2] if name == "objects" else (getattr(self, name),)):
+                    _, inv = np.unique(t.detach().cpu().numpy().ravel(), return_inverse=True)
+                    _, code = np.unique(code * (int(inv.max()) + 1) + inv.ravel(), return_inverse=True)
+            _, pixel = np.unique(code, return_index=True)
+            self._codes[names] = (code[None], len(pixel), pixel)
+        return self._codes[names]
+
+    def prediction_contour(self, logits: torch.Tensor) -> torch.Tensor:
+        """:func:`prediction_contour` of ``logits``, cached for the last thresholded prediction (the
+        losses of one batch share it)."""
+        return self._prediction("contour", prediction_contour, logits)
+
+    def prediction_distance(self, logits: torch.Tensor) -> torch.Tensor:
+        """:func:`prediction_contour_distance` of ``logits``, cached like :meth:`prediction_contour`."""
+        return self._prediction("distance", prediction_contour_distance, logits)
+
+    def prefetch_prediction_distance(self, logits: torch.Tensor) -> None:
+        """Start :meth:`prediction_distance` of ``logits`` in a background thread (scipy's EDT releases
+        the GIL), so the transforms overlap with the other losses of the batch."""
+        global _PREFETCH
+        if _PREFETCH is None:
+            _PREFETCH = ThreadPoolExecutor(max_workers=1)
+        hard = (logits.detach() > 0).cpu().numpy()
+        if self._cached("distance", hard, logits) is None:
+            self._pred["distance"] = (hard, _PREFETCH.submit(prediction_contour_distance, logits.detach()))
+
+    def _cached(self, what: str, hard: np.ndarray, logits: torch.Tensor):
+        cached = self._pred.get(what)
+        if cached is None or cached[0].shape != hard.shape or not np.array_equal(cached[0], hard):
+            return None
+        value = cached[1].result() if isinstance(cached[1], Future) else cached[1]
+        return value if value.dtype == logits.dtype and value.device == logits.device else None
+
+    def _prediction(self, what: str, fn, logits: torch.Tensor) -> torch.Tensor:
+        hard = (logits.detach() > 0).cpu().numpy()
+        value = self._cached(what, hard, logits)
+        if value is None:
+            value = fn(logits)
+            self._pred[what] = (hard, value)
+        return value
+
+
+class MapView:
+    """The maps of a :class:`TargetMaps` read at the entries of a compressed batch
+    (:func:`segloss_core.compression.compress_with_maps`): the same names, so a loss reads its maps
+    the same way on a full and on a compressed batch. Each map is a ``(B, 1, U, 1)`` tensor."""
+
+    TARGET_MAPS = ("signed", "contour", "to_contour", "side_penalty", "objects")
+
+    def __init__(self, maps: TargetMaps, target: torch.Tensor, at_gt_pixel, contour: torch.Tensor | None):
+        self._maps, self.target, self._at, self._contour = maps, target, at_gt_pixel, contour
+        self._cache: dict[str, object] = {}
+
+    def matches(self, target: torch.Tensor) -> bool:
+        return target.shape == self.target.shape and bool(torch.equal(target, self.target))
+
+    def _get(self, name: str):
+        if name not in self._cache:
+            if name == "objects":
+                d1, d2, n = self._maps.objects
+                self._cache[name] = (self._at(d1), self._at(d2), n)
+            else:
+                self._cache[name] = self._at(getattr(self._maps, name))
+        return self._cache[name]
+
+    signed = property(lambda self: self._get("signed"))
+    contour = property(lambda self: self._get("contour"))
+    to_contour = property(lambda self: self._get("to_contour"))
+    side_penalty = property(lambda self: self._get("side_penalty"))
+    objects = property(lambda self: self._get("objects"))
+
+    def prediction_contour(self, logits: torch.Tensor) -> torch.Tensor:
+        """The thresholded prediction's contour bit at the entries (``logits``: the compressed batch)."""
+        if self._contour is None or logits.shape != self.target.shape:
+            raise ValueError("this compressed batch was built without the prediction contour")
+        return self._contour
+
+
+def resolve_maps(maps: TargetMaps | MapView | None, target: torch.Tensor) -> TargetMaps | MapView:
     """The maps to use for ``target``: the given ones, or new ones when none were passed."""
     if maps is None:
         return TargetMaps(target)

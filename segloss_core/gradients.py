@@ -10,80 +10,23 @@ TP, FP, FN and TN regions of the prediction thresholded at p = 0.5 (binary input
 count of each region (a region with no pixel reports a mean of 0 and count 0).
 
 Speed: binary losses flagged ``reducible`` in the registry are evaluated on each sample's distinct
-``(z, g)`` pairs weighted by their pixel counts (:func:`segloss_core.tensors.weighted_pixels`); the
-values and gradients are exactly those of the full image (a pixel's gradient depends only on its
-own (z, g) and the sums), and the per-pixel map is expanded back only when it is asked for.
+``(z, g)`` pairs, and those with ``pixel_maps`` on the distinct ``(z, g, map values)`` tuples,
+weighted by their pixel counts (:mod:`segloss_core.compression`); the values and gradients are
+exactly those of the full image, and the per-pixel map is expanded back only when asked for.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-import numpy as np
 import torch
 
+from .compression import Compressed, compress, compress_with_maps
 from .distance import TargetMaps
 from .registry import get
 from .tensors import check_pair, probs, weighted_pixels
 
 REGIONS = ("tp", "fp", "fn", "tn")
-
-
-@dataclass
-class Compressed:
-    """A binary batch as distinct (z, g) pairs per sample: ``z, g, w`` are ``(B, 1, U, 1)``
-    (padding has weight 0); :attr:`inverse` ``(B, N)`` maps every pixel to its pair (computed on
-    first use: only per-pixel gradient maps need it)."""
-
-    z: torch.Tensor
-    g: torch.Tensor
-    w: torch.Tensor
-    n_pixels: int
-    _keys: np.ndarray | torch.Tensor
-    _uniques: list
-    _inverse: torch.Tensor | None = None
-
-    @property
-    def inverse(self) -> torch.Tensor:
-        if self._inverse is None:
-            if isinstance(self._keys, np.ndarray):
-                inv = np.stack([np.searchsorted(u, k) for u, k in zip(self._uniques, self._keys)])
-                self._inverse = torch.from_numpy(inv).to(self.z.device)
-            else:
-                self._inverse = torch.stack([torch.searchsorted(u, k) for u, k in zip(self._uniques, self._keys)])
-        return self._inverse
-
-
-def compress(logits: torch.Tensor, target: torch.Tensor, max_fraction: float = 0.25) -> Compressed | None:
-    """Distinct (z, g) pairs per sample, or None when they are too many to be worth it."""
-    b = logits.shape[0]
-    z = logits.detach().reshape(b, -1)
-    g = target.expand_as(logits).reshape(b, -1)
-    n = z.shape[1]
-    # g is 0/1 and |z| < 100 for clamped probabilities: z + 1000 g is an exact 1-D key in float64.
-    key = z.double() + 1000.0 * (g > 0.5).double()
-    keys = key.cpu().numpy() if key.device.type == "cpu" else key
-    rows = []
-    for i in range(b):
-        if isinstance(keys, np.ndarray):  # NumPy's sort-based unique is much faster than torch's on the CPU
-            u, cnt = (torch.from_numpy(a) for a in np.unique(keys[i], return_counts=True))
-        else:
-            u, cnt = torch.unique(keys[i], return_counts=True)
-        if u.numel() > max_fraction * n:
-            return None
-        rows.append((u, cnt))
-    umax = max(r[0].numel() for r in rows)
-    zz = torch.zeros(b, umax, dtype=logits.dtype, device=logits.device)
-    gg, ww = torch.zeros_like(zz), torch.zeros_like(zz)
-    for i, (u, cnt) in enumerate(rows):
-        k = u.numel()
-        gi = (u > 500).to(u.dtype)
-        zz[i, :k] = (u - 1000.0 * gi).to(zz)
-        gg[i, :k] = gi.to(zz)
-        ww[i, :k] = cnt.to(zz)
-    shape = (b, 1, umax, 1)
-    uniques = [u.numpy() for u, _ in rows] if isinstance(keys, np.ndarray) else [u for u, _ in rows]
-    return Compressed(zz.reshape(shape), gg.reshape(shape), ww.reshape(shape), n, keys, uniques)
 
 
 class LossResult:
@@ -179,36 +122,65 @@ def loss_gradients(logits: torch.Tensor, target: torch.Tensor, keys: Iterable[st
     if maps is None and binary and any(s.needs_maps for s in specs):
         maps = TargetMaps(target)
     idx = region_index(logits, target)
-    full_regions = None  # built on first use: only non-compressed losses need it
-    comp = compress(logits, target) if compress_pixels and binary and any(s.reducible for s in specs) else None
-    if comp is not None:
-        comp_regions = Regions(region_index(comp.z, comp.g), comp.z.dtype, comp.w.reshape(comp.z.shape[0], -1))
+    regions = _Lazy(lambda: Regions(idx, logits.dtype))  # only losses on the full batch need it
+    pairs = _Lazy(lambda: compress(logits, target) if compress_pixels and binary else None)
+    map_names = tuple(dict.fromkeys(m for s in specs for m in s.pixel_maps))
+    tuples = _Lazy(lambda: _compress_maps(logits, target, maps, map_names, pairs()))
+    if maps is not None and binary and any(s.prediction_distance for s in specs):
+        maps.prefetch_prediction_distance(logits)  # overlaps with the losses evaluated before it
     out: dict[str, LossResult] = {}
-    for key, spec in zip(keys, specs):
+    for key, spec in sorted(zip(keys, specs), key=lambda ks: ks[1].prediction_distance):
         kw = params.get(key, {})
-        if comp is not None and spec.reducible:
-            z = comp.z.detach().requires_grad_(True)
-            with torch.enable_grad(), weighted_pixels(comp.w, comp.n_pixels):
-                value = spec(z, comp.g, **kw)
-                (gz,) = torch.autograd.grad(value.sum(), z)
-            per_pair = (gz / comp.w.clamp_min(1)).reshape(gz.shape[0], -1)  # per-pixel gradient of each pair
-            l2, reg = comp_regions.summarize(per_pair.abs())
-            grad_fn = (lambda pp=per_pair: torch.gather(pp, 1, comp.inverse.to(pp.device)).reshape(logits.shape))
+        comp = pairs() if spec.reducible else tuples() if spec.pixel_maps and binary else None
+        if comp is not None:
+            value, l2, reg, grad_fn = _on_compressed(spec, comp, kw, logits.shape)
         else:
             z = logits.detach().requires_grad_(True)
             with torch.enable_grad():
                 value = spec(z, target, maps=maps, **kw)
                 (grad,) = torch.autograd.grad(value.sum(), z)
-            if full_regions is None:
-                full_regions = Regions(idx, logits.dtype)
             a = grad.abs() if binary else grad[:, 1:].abs()
-            _, reg = full_regions.summarize(a.reshape(a.shape[0], -1))
+            _, reg = regions().summarize(a.reshape(a.shape[0], -1))
             l2 = grad.flatten(1).square().sum(1, dtype=torch.float64).sqrt()
             grad_fn = (lambda g=grad: g)
         gp = (lambda g, spec=spec, kw=kw: _grad_wrt_probs(spec, logits, target, maps, kw, g)) if wrt_probs else None
         out[key] = LossResult(value.detach(), l2, reg, grad_fn, gp)
-    cnt = torch.stack([(idx == i).sum(1) for i in range(4)], 1).double()
-    return GradientReport(out, {r: cnt[:, i] for i, r in enumerate(REGIONS)})
+    cnt = torch.zeros(idx.shape[0], 4, dtype=torch.float64, device=idx.device).scatter_add_(
+        1, idx, torch.ones(idx.shape, dtype=torch.float64, device=idx.device))
+    return GradientReport({k: out[k] for k in keys}, {r: cnt[:, i] for i, r in enumerate(REGIONS)})
+
+
+class _Lazy:
+    """A value computed on first call (compressions and region ids are built only when a loss needs them)."""
+
+    def __init__(self, fn):
+        self._fn, self._done, self._value = fn, False, None
+
+    def __call__(self):
+        if not self._done:
+            self._value, self._done = self._fn(), True
+        return self._value
+
+
+def _compress_maps(logits, target, maps, names, pairs):
+    if pairs is None or maps is None or maps.target.shape[0] != 1:
+        return None
+    return compress_with_maps(logits, target, maps, names, pairs)
+
+
+def _on_compressed(spec, comp: Compressed, kw, shape):
+    """Value, L2, region means and a per-pixel gradient expander of one loss on a compressed batch."""
+    z = comp.z.detach().requires_grad_(True)
+    extra = {"maps": comp.maps} if spec.needs_maps else {}
+    with torch.enable_grad(), weighted_pixels(comp.w, comp.n_pixels):
+        value = spec.fn(z, comp.g, **extra, **spec.resolve(kw))
+        (gz,) = torch.autograd.grad(value.sum(), z)
+    b = gz.shape[0]
+    per_entry = (gz / comp.w.clamp_min(1)).reshape(b, -1)  # the gradient of each of the entry's pixels
+    if comp.regions is None:
+        comp.regions = Regions(region_index(comp.z, comp.g), comp.z.dtype, comp.w.reshape(b, -1))
+    l2, reg = comp.regions.summarize(per_entry.abs())
+    return value, l2, reg, (lambda: comp.expand(per_entry, shape))
 
 
 def _grad_wrt_probs(spec, logits, target, maps, params, grad_z):

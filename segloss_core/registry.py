@@ -78,6 +78,11 @@ class LossSpec:
     # sums/means, or a sort of per-pixel errors with tie-averaged gradients), so it can be evaluated
     # exactly on the distinct (z, g) pairs weighted by their counts (tensors.weighted_pixels)
     reducible: bool = False
+    # the distance maps (TargetMaps names, or "prediction_contour") the per-pixel terms read besides
+    # (z, g): evaluated exactly on the distinct (z, g, map values) tuples (compression.compress_with_maps)
+    pixel_maps: tuple[str, ...] = ()
+    # reads the distance field of the thresholded prediction (the engine starts it in the background)
+    prediction_distance: bool = False
     use_case: str = ""
     notes: str = ""
 
@@ -148,10 +153,11 @@ _SPECS = [
               Param("sigma", 5.0, 0.5, 50.0, log=True, help="border width σ in pixels"),
               Param("class_weight", "none", choices=("none", "inverse_frequency"),
                     help="w_c: 1, or inverse class frequency normalized to mean 1")),
-             needs_maps=True, use_case="Touching objects (cells): forces the separating gaps to be learned."),
+             needs_maps=True, pixel_maps=("objects",),
+             use_case="Touching objects (cells): forces the separating gaps to be learned."),
     LossSpec("distance_penalized_ce", "Distance-map penalized CE", "distribution", D.distance_penalized_ce,
              r"\frac{1}{N}\sum_x (1+\varphi(x))\,CE(x)", "Caliva et al., MIDL 2019", needs_maps=True,
-             use_case="A CE variant that focuses on boundaries that are hard to segment."),
+             pixel_maps=("side_penalty",), use_case="A CE variant that focuses on boundaries that are hard to segment."),
     LossSpec("conservative", "Conservative loss", "distribution", D.conservative,
              r"\frac{1}{N}\sum_x \lambda(1+\log_a p_t)^2\,\log_a(-\log_a p_t)", "Zhu et al., ECCV 2018",
              (Param("lam", 5.0, 0.1, 20.0, help="scale λ"),
@@ -200,19 +206,19 @@ _SPECS = [
     # ---- boundary-based
     LossSpec("boundary", "Boundary loss", "boundary", B.boundary,
              r"\frac{1}{N}\sum_x \varphi_G(x)\,p(x)", "Kervadec et al., MIDL 2019", needs_maps=True,
-             use_case="Highly unbalanced segmentation; integrates over the contour, usually with a region loss.",
+             pixel_maps=("signed",), use_case="Highly unbalanced segmentation; integrates over the contour, usually with a region loss.",
              notes="Can be negative; 0 for an empty or full ground truth."),
     LossSpec("gdl_boundary", "Generalized Dice + boundary", "boundary", B.gdl_boundary,
              r"\alpha L_{GD} + (1-\alpha) L_B", "Kervadec et al., MIDL 2019",
              (Param("alpha", 0.5, 0.0, 1.0, help="weight α of the generalized Dice term"),), needs_maps=True,
-             use_case="The boundary loss as used in the paper: alongside a region loss."),
+             pixel_maps=("signed",), use_case="The boundary loss as used in the paper: alongside a region loss."),
     LossSpec("hausdorff_dt", "Hausdorff DT loss", "boundary", B.hausdorff_dt,
              r"\frac{1}{N}\sum_x (p-g)^2\,(d_G^{\alpha} + d_P^{\alpha})", "Karimi & Salcudean, IEEE TMI 2019",
              (Param("alpha", 2.0, 0.5, 4.0, help="exponent α of the distances"),), needs_maps=True,
-             use_case="Approximates the Hausdorff distance; penalizes errors far from the contour."),
+             prediction_distance=True, use_case="Approximates the Hausdorff distance; penalizes errors far from the contour."),
     LossSpec("shape_aware", "Shape-aware loss", "boundary", B.shape_aware,
              r"\frac{1}{N}\sum_x (1 + E(x))\,CE(x)", "Al Arif, Knapp & Slabaugh, 2017", needs_maps=True,
-             use_case="CE weighted by the distance of the predicted contour to the true one; hard boundaries."),
+             pixel_maps=("to_contour", "prediction_contour"), use_case="CE weighted by the distance of the predicted contour to the true one; hard boundaries."),
     # ---- compound
     LossSpec("combo", "Combo loss", "compound", K.combo,
              r"\alpha L_{mBCE} + (1-\alpha)(1 - DSC)", "Taghanaki et al., CMIG 2019",

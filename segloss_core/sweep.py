@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from .distance import TargetMaps
-from .gradients import REGIONS, compress, loss_gradients, region_index, summarize
+from .compression import compress
+from .gradients import REGIONS, loss_gradients, region_index, summarize
 from .registry import get
 from .tensors import logits_from_probs, weighted_pixels
 

@@ -6,11 +6,13 @@ import torch
 from scipy import ndimage as ndi
 
 from segloss_core import KEYS, REGISTRY
-from segloss_core.gradients import compress, loss_gradients
+from segloss_core.compression import compress, compress_with_maps
+from segloss_core.distance import TargetMaps
+from segloss_core.gradients import loss_gradients
 from segloss_core.masks import make_shape
 from segloss_core.perturb import survey_stack
 from segloss_core.sweep import param_grid, pick_device, run_sweep
-from segloss_core.tensors import logits_from_probs
+from segloss_core.tensors import logits_from_probs, weighted_pixels
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +59,69 @@ def test_compression_is_exact_for_reducible_losses(stack):
         torch.testing.assert_close(ra.l2, rb.l2, rtol=1e-10, atol=1e-14)
         for r in ra.region_mean:
             torch.testing.assert_close(ra.region_mean[r], rb.region_mean[r], rtol=1e-9, atol=1e-14)
+
+
+@pytest.fixture(scope="module")
+def two_objects():
+    """Two discs (so the U-Net border term is active) and a two-valued prediction ladder."""
+    gt = make_shape("disk", size=40, radius=6, n_objects=2, seed=3)
+    preds, _ = survey_stack(gt, levels=5, delta=12, confidence=0.9)
+    return gt, preds.astype(np.float64)
+
+
+def test_compression_with_maps_is_exact():
+    gt = make_shape("disk", size=64, radius=12)
+    preds, _ = survey_stack(gt, levels=5, delta=25, confidence=0.9)
+    z = logits_from_probs(torch.as_tensor(preds, dtype=torch.float64)[:, None])
+    t = torch.as_tensor(gt, dtype=torch.float64)[None, None]
+    keys = [k for k in KEYS if REGISTRY[k].pixel_maps]
+    assert set(keys) >= {"boundary", "gdl_boundary", "distance_penalized_ce", "unet_weighted_ce", "shape_aware"}
+    names = tuple(dict.fromkeys(m for k in keys for m in REGISTRY[k].pixel_maps))
+    c = compress_with_maps(z, t, TargetMaps(t), names)
+    assert c is not None and c.z.shape[2] < gt.size / 4  # the compressed path is the one under test
+    for params in ({}, {"unet_weighted_ce": {"class_weight": "inverse_frequency", "w0": 20.0}}):
+        a = loss_gradients(z, t, keys, params, wrt_probs=True)
+        b = loss_gradients(z, t, keys, params, compress_pixels=False, wrt_probs=True)
+        for k in keys:
+            ra, rb = a.losses[k], b.losses[k]
+            torch.testing.assert_close(ra.value, rb.value, rtol=1e-10, atol=1e-12)
+            torch.testing.assert_close(ra.grad, rb.grad, rtol=1e-8, atol=1e-14)
+            torch.testing.assert_close(ra.grad_p, rb.grad_p, rtol=1e-8, atol=1e-12)
+            torch.testing.assert_close(ra.l2, rb.l2, rtol=1e-10, atol=1e-14)
+            for r in ra.region_mean:
+                torch.testing.assert_close(ra.region_mean[r], rb.region_mean[r], rtol=1e-9, atol=1e-14)
+
+
+def test_compressed_entries_carry_the_map_values_of_their_pixels(two_objects):
+    gt, preds = two_objects
+    z = logits_from_probs(torch.as_tensor(preds)[:, None])
+    t = torch.as_tensor(gt, dtype=torch.float64)[None, None]
+    maps = TargetMaps(t)
+    # two objects make (d1, d2) nearly unique per pixel: force the compression to test it anyway
+    c = compress_with_maps(z, t, maps, ("signed", "objects", "to_contour", "prediction_contour"), max_fraction=1.0)
+    assert c is not None
+    assert torch.equal(c.w.sum((1, 2, 3)), torch.full((len(preds),), float(gt.size), dtype=c.w.dtype))
+    inv = c.inverse
+    full = {"z": z, "g": t.expand_as(z), "signed": maps.signed.expand_as(z), "d1": maps.objects[0].expand_as(z),
+            "to_contour": maps.to_contour.expand_as(z), "contour": maps.prediction_contour(z)}
+    entry = {"z": c.z, "g": c.g, "signed": c.maps.signed, "d1": c.maps.objects[0], "to_contour": c.maps.to_contour,
+             "contour": c.maps.prediction_contour(c.z)}
+    for name, f in full.items():  # every pixel's own value is its entry's value
+        back = torch.gather(entry[name].reshape(len(preds), -1), 1, inv)
+        torch.testing.assert_close(back, f.reshape(len(preds), -1), rtol=0, atol=0, msg=name)
+    # and the U-Net loss with its border term, evaluated on the entries, is the full-image value
+    kw = {"w0": 20.0, "class_weight": "inverse_frequency"}
+    with weighted_pixels(c.w, c.n_pixels):
+        got = REGISTRY["unet_weighted_ce"].fn(c.z, c.g, maps=c.maps, sigma=5.0, **kw)
+    want = REGISTRY["unet_weighted_ce"](z, t, **kw)
+    assert maps.objects[2].item() == 2 and want.min() > 0
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=0)
+
+
+def test_compress_with_maps_declines_distinct_pixels():
+    z = torch.randn(2, 1, 16, 16, dtype=torch.float64)
+    t = (torch.rand(1, 1, 16, 16) > 0.5).double()
+    assert compress_with_maps(z, t, TargetMaps(t), ("signed",)) is None
 
 
 def test_compress_declines_when_pixels_are_all_distinct():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ..distance import TargetMaps, prediction_contour, prediction_contour_distance, resolve_maps
+from ..distance import TargetMaps, resolve_maps
 from ..tensors import per_sample, probs, pt_log, require_binary, spatial_mean
 from .region import generalized_dice
 
@@ -52,7 +52,7 @@ def hausdorff_dt(logits: torch.Tensor, target: torch.Tensor, *, maps: TargetMaps
     """
     require_binary("hausdorff_dt", logits)
     m = resolve_maps(maps, target)
-    dp = prediction_contour_distance(logits)
+    dp = m.prediction_distance(logits)
     p = probs(logits)
     alpha = per_sample(alpha, p)
     return spatial_mean((p - target) ** 2 * (m.contour**alpha + dp**alpha))
@@ -69,5 +69,5 @@ def shape_aware(logits: torch.Tensor, target: torch.Tensor, *, maps: TargetMaps 
     """
     require_binary("shape_aware", logits)
     m = resolve_maps(maps, target)
-    e = prediction_contour(logits) * m.to_contour
+    e = m.prediction_contour(logits) * m.to_contour
     return -spatial_mean((1 + e) * pt_log(logits, target))

@@ -108,7 +108,7 @@ def unet_weighted_ce(logits: torch.Tensor, target: torch.Tensor, *, maps: Target
     border = w0 * torch.exp(-((d1 + d2) ** 2) / (2 * sigma**2)) * (1 - m.target)
     border = border * (n_obj >= 2).to(border.dtype).reshape(-1, *([1] * (border.ndim - 1)))
     if class_weight == "inverse_frequency":
-        n = float(target[0, 0].numel())
+        n = pixel_count(target)
         nfg = spatial_sum(m.target).reshape(-1, *([1] * (target.ndim - 1)))
         both = (nfg > 0) & (nfg < n)
         wc = torch.where(m.target > 0.5, n / (2 * nfg.clamp_min(1)), n / (2 * (n - nfg).clamp_min(1)))

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from ..tensors import class_log_probs, class_targets, pixel_weights, require_binary
 
 
-def tie_averaged_grad(err_sorted: torch.Tensor, fg: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def tie_averaged_grad(err_sorted: torch.Tensor, fg: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     r"""Per-pixel Lovász gradient for rows sorted by decreasing error, averaged over ties.
 
     ``err_sorted``, ``fg`` (0/1), ``weight`` (pixel multiplicities): ``(R, N)``, in sorted order.
@@ -33,42 +33,77 @@ def tie_averaged_grad(err_sorted: torch.Tensor, fg: torch.Tensor, weight: torch.
     the background pixels share the rest equally. Blocks of one pixel give Berman's gradient.
     Computed in float64 without gradient (it weights the errors).
     """
-    with torch.no_grad():
-        r, n = err_sorted.shape
-        fgw = (weight * fg).double()
-        bgw = (weight * (1 - fg)).double()
-        new = torch.ones(r, n, dtype=torch.bool, device=err_sorted.device)
-        new[:, 1:] = err_sorted[:, 1:] != err_sorted[:, :-1]
-        block = new.long().cumsum(1) - 1
-        f = torch.zeros(r, n, dtype=torch.float64, device=err_sorted.device).scatter_add_(1, block, fgw)
-        b = torch.zeros_like(f).scatter_add_(1, block, bgw)
-        f_after, b_after = f.cumsum(1), b.cumsum(1)
-        f_before, b_before = f_after - f, b_after - b
-        gts = f_after[:, -1:]
+    return _Blocks(err_sorted, fg, weight).grad()
 
-        def jaccard(fc, bc):
-            union = gts + bc
-            return torch.where(union > 0, 1 - (gts - fc) / union.clamp_min(1e-300), torch.zeros_like(union))
 
-        total = jaccard(f_after, b_after) - jaccard(f_before, b_before)
-        base = (gts + b_before).clamp_min(1.0)  # >= 1 wherever the block holds a foreground pixel
-        per_fg = torch.where(f > 0, (torch.digamma(base + b + 1) - torch.digamma(base)) / (b + 1), torch.zeros_like(f))
-        per_bg = torch.where(b > 0, (total - f * per_fg) / torch.where(b > 0, b, torch.ones_like(b)), torch.zeros_like(b))
-        out = torch.where(fg > 0.5, per_fg.gather(1, block), per_bg.gather(1, block))
-    return out.to(err_sorted.dtype)
+class _Blocks:
+    """The blocks of equal errors of sorted rows and their foreground/background pixel counts, shared
+    by the two classes of the binary Lovász-Softmax (whose indicators are ``fg`` and ``1 - fg``)."""
+
+    def __init__(self, err_sorted: torch.Tensor, fg: torch.Tensor, weight: torch.Tensor | None):
+        with torch.no_grad():
+            r, n = err_sorted.shape
+            new = torch.zeros(r, n, dtype=torch.bool, device=err_sorted.device)
+            torch.ne(err_sorted[:, 1:], err_sorted[:, :-1], out=new[:, 1:])
+            self.block = new.cumsum(1)  # (R, N) block of each sorted pixel, from 0
+            self.k = int(self.block[:, -1].max()) + 1  # blocks per row at most: block-level work is (R, k)
+            self.fg, self.dtype = fg, err_sorted.dtype
+            self.untied = self.k == n and weight is None
+            if not self.untied:
+                fg_w = fg if weight is None else fg * weight
+                bg_w = (1 - fg) if weight is None else (1 - fg) * weight
+                zeros = torch.zeros(r, self.k, dtype=fg_w.dtype, device=fg.device)
+                self.f = zeros.clone().scatter_add_(1, self.block, fg_w).double()
+                self.b = zeros.scatter_add_(1, self.block, bg_w).double()
+
+    def grad(self, flip: bool = False) -> torch.Tensor:
+        """Per-pixel gradient for the class ``fg`` (``1 - fg`` with ``flip``)."""
+        with torch.no_grad():
+            if self.untied:  # no tie anywhere: Berman's gradient along the one order
+                return _berman_grad(1 - self.fg if flip else self.fg).to(self.dtype)
+            f, b = (self.b, self.f) if flip else (self.f, self.b)
+            f_after, b_after = f.cumsum(1), b.cumsum(1)
+            f_before, b_before = f_after - f, b_after - b
+            gts = f_after[:, -1:]
+
+            def jaccard(fc, bc):
+                union = gts + bc
+                return torch.where(union > 0, 1 - (gts - fc) / union.clamp_min(1e-300), torch.zeros_like(union))
+
+            total = jaccard(f_after, b_after) - jaccard(f_before, b_before)
+            base = (gts + b_before).clamp_min(1.0)  # >= 1 wherever the block holds a foreground pixel
+            per_fg = torch.where(f > 0, 1.0 / base, torch.zeros_like(f))  # exact for blocks without background
+            mixed = torch.nonzero((f > 0) & (b > 0), as_tuple=True)
+            if mixed[0].numel():  # digamma only where a block mixes both labels
+                bm, xm = b[mixed], base[mixed]
+                per_fg[mixed] = (torch.digamma(xm + bm + 1) - torch.digamma(xm)) / (bm + 1)
+            per_bg = torch.where(b > 0, (total - f * per_fg) / torch.where(b > 0, b, torch.ones_like(b)),
+                                 torch.zeros_like(b))
+            table = torch.stack([per_bg, per_fg], 2).reshape(f.shape[0], -1).to(self.dtype)  # [bg, fg] per block
+            return torch.gather(table, 1, self.block * 2 + ((self.fg < 0.5) if flip else (self.fg > 0.5)))
+
+
+def _berman_grad(gt_sorted: torch.Tensor) -> torch.Tensor:
+    """Berman's ``lovasz_grad``: the Jaccard loss's increments along one order, row-wise."""
+    gts = gt_sorted.sum(1, keepdim=True)
+    jac = 1.0 - (gts - gt_sorted.cumsum(1)) / (gts + (1 - gt_sorted).cumsum(1))
+    return torch.cat([jac[:, :1], jac[:, 1:] - jac[:, :-1]], dim=1)
 
 
 def _sorted_rows(errors: torch.Tensor, weight: torch.Tensor | None):
+    """Rows sorted by decreasing error, the permutation, and the sorted multiplicities (or None)."""
     err_sorted, perm = torch.sort(errors, dim=1, descending=True)
-    w = torch.ones_like(err_sorted) if weight is None else torch.gather(weight.to(errors.dtype), 1, perm)
-    return err_sorted, perm, w
+    return err_sorted, perm, None if weight is None else torch.gather(weight.to(errors.dtype), 1, perm)
+
+
+def _dot(err_sorted: torch.Tensor, grad: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    return (err_sorted * grad).sum(1) if w is None else (err_sorted * grad * w).sum(1)
 
 
 def _lovasz_rows(errors: torch.Tensor, fg: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     """``(R, N)`` errors, foreground indicators and optional multiplicities -> ``(R,)`` Lovász values."""
     err_sorted, perm, w = _sorted_rows(errors, weight)
-    grad = tie_averaged_grad(err_sorted.detach(), torch.gather(fg, 1, perm), w)
-    return (err_sorted * grad * w).sum(1)
+    return _dot(err_sorted, _Blocks(err_sorted.detach(), torch.gather(fg, 1, perm), w).grad(), w)
 
 
 def _row_weights(b: int, channels: int) -> torch.Tensor | None:
@@ -111,9 +146,8 @@ def lovasz_softmax(logits: torch.Tensor, target: torch.Tensor, classes: str = "p
         weight = _row_weights(b, 1)
         err_sorted, perm, w = _sorted_rows((g - p).abs(), weight)
         fg = torch.gather(g, 1, perm)
-        es = err_sorted.detach()
-        vals = torch.stack([(err_sorted * tie_averaged_grad(es, 1 - fg, w) * w).sum(1),
-                            (err_sorted * tie_averaged_grad(es, fg, w) * w).sum(1)], 1)
+        blocks = _Blocks(err_sorted.detach(), fg, w)
+        vals = torch.stack([_dot(err_sorted, blocks.grad(flip=True), w), _dot(err_sorted, blocks.grad(), w)], 1)
         counts = g if weight is None else g * weight
         present = torch.stack([(1 - g if weight is None else (1 - g) * weight).sum(1), counts.sum(1)], 1) > 0
         k = 2

@@ -1,0 +1,159 @@
+"""Exact pixel compression: evaluate a loss on distinct per-pixel inputs weighted by their counts.
+
+Many losses see a pixel only through a few per-pixel inputs (its logit z, its label g, and for some
+the values of distance maps at that pixel) and sums or means over pixels. Two pixels with the same
+inputs then have the same per-pixel terms and the same gradient, so such a loss can be evaluated
+on each sample's *distinct* input tuples, each weighted by how many pixels share it
+(:func:`segloss_core.tensors.weighted_pixels`). Values and gradients are exactly those of the full
+image; the per-pixel gradient map is expanded back (``inverse``) only when it is asked for.
+
+* :func:`compress`: distinct ``(z, g)`` pairs, for losses flagged ``reducible`` in the registry.
+* :func:`compress_with_maps`: distinct ``(z, g, map values)`` tuples, for losses whose per-pixel
+  terms also read distance maps (registry field ``pixel_maps``): the ground-truth maps do not
+  change across a sweep, so their values are coded once per ground truth, and a sweep level with
+  two prediction values over a 256×256 disk has ~3 000 distinct tuples instead of 65 536 pixels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .distance import MapView, TargetMaps
+
+
+@dataclass
+class Compressed:
+    """A binary batch as distinct per-pixel inputs per sample: ``z, g, w`` are ``(B, 1, U, 1)``
+    (padding has weight 0); :attr:`inverse` ``(B, N)`` maps every pixel to its entry (computed on
+    first use for :func:`compress`: only per-pixel gradient maps need it). ``maps`` is the view of
+    the distance maps at the entries (:func:`compress_with_maps` only)."""
+
+    z: torch.Tensor
+    g: torch.Tensor
+    w: torch.Tensor
+    n_pixels: int
+    _inverse: torch.Tensor | None = None
+    maps: MapView | None = None
+    regions: object = None  # gradients.Regions of the entries, built on first use
+    _inverse_fn: object = None
+
+    @property
+    def inverse(self) -> torch.Tensor:
+        if self._inverse is None:
+            self._inverse = self._inverse_fn()
+        return self._inverse
+
+    def expand(self, per_entry: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+        """``(B, U)`` values per entry -> the per-pixel tensor of ``shape``."""
+        return torch.gather(per_entry, 1, self.inverse.to(per_entry.device)).reshape(shape)
+
+
+def compress(logits: torch.Tensor, target: torch.Tensor, max_fraction: float = 0.25) -> Compressed | None:
+    """Distinct (z, g) pairs per sample, or None when they are too many to be worth it.
+
+    Background and foreground pixels are compressed separately (each entry's z is exactly one of
+    its pixels' logits, in any dtype); entries are ordered background first, each class by z.
+    """
+    b = logits.shape[0]
+    z = logits.detach().reshape(b, -1).cpu().numpy()  # NumPy's sort-based unique beats torch's on the CPU
+    fg = (target.detach() > 0.5).reshape(target.shape[0], -1).cpu().numpy()
+    n = z.shape[1]
+    sides = []  # per sample: (pixel indices, their z) of the background, then of the foreground
+    for i in range(b):
+        f = fg[i if fg.shape[0] == b else 0]
+        if i == 0 or fg.shape[0] == b:
+            idx = (np.flatnonzero(~f), np.flatnonzero(f))
+        sides.append([(ix, z[i, ix]) for ix in idx])
+    rows = []
+    for side in sides:
+        parts = [np.unique(v, return_counts=True) for _, v in side]
+        if sum(len(u) for u, _ in parts) > max_fraction * n:
+            return None
+        rows.append(parts)
+    umax = max(len(p[0][0]) + len(p[1][0]) for p in rows)
+    zz = np.zeros((b, umax), dtype=z.dtype)
+    gg, ww = np.zeros((b, umax), dtype=z.dtype), np.zeros((b, umax), dtype=np.float64)
+    for i, ((ub, cb), (uf, cf)) in enumerate(rows):
+        k = len(ub)
+        zz[i, :k], zz[i, k:k + len(uf)] = ub, uf
+        gg[i, k:k + len(uf)] = 1
+        ww[i, :k], ww[i, k:k + len(uf)] = cb, cf
+
+    def inverse() -> torch.Tensor:
+        inv = np.empty((b, n), dtype=np.int64)
+        for i, (side, ((ub, _), (uf, _))) in enumerate(zip(sides, rows)):
+            (ib, vb), (i_f, vf) = side
+            inv[i, ib] = np.searchsorted(ub, vb)
+            inv[i, i_f] = len(ub) + np.searchsorted(uf, vf)
+        return torch.from_numpy(inv).to(logits.device)
+
+    shape = (b, 1, umax, 1)
+    dev = logits.device
+    out = Compressed(torch.from_numpy(zz).to(dev).reshape(shape), torch.from_numpy(gg).to(dev).reshape(shape),
+                     torch.from_numpy(ww).to(device=dev, dtype=logits.dtype).reshape(shape), n)
+    out._inverse_fn = inverse
+    return out
+
+
+def compress_with_maps(logits: torch.Tensor, target: torch.Tensor, maps: TargetMaps, names,
+                       pairs: Compressed | None = None, max_fraction: float = 0.25,
+                       max_keys: int = 2**26) -> Compressed | None:
+    """Distinct ``(z, g, values of the maps in names)`` tuples per sample, or None when they are too
+    many to be worth it (or the key space too large). ``pairs``: the batch's :func:`compress`, reused.
+
+    Every pixel gets the integer key (sample, its (z, g) pair, the code of its ground-truth map
+    values, its prediction-contour bit); one ``bincount`` finds the distinct keys, and the inputs of
+    each entry are decoded from its key (no per-pixel gather).
+    """
+    pairs = pairs if pairs is not None else compress(logits, target, max_fraction)
+    if pairs is None or maps.target.shape[0] != 1:
+        return None
+    b, n, dev = logits.shape[0], pairs.n_pixels, logits.device
+    n_pair = pairs.z.shape[2]
+    gt_code, n_gt, gt_pixel = maps.pixel_codes(tuple(m for m in names if m in MapView.TARGET_MAPS))
+    n_bit = 2 if "prediction_contour" in names else 1
+    card = n_pair * n_gt * n_bit  # keys per sample
+    if b * card > max_keys:
+        return None
+    # key of every pixel, (B, N) -> (B*N,), built in place: ((b*P + pair)*n_gt + code)*n_bit + bit
+    flat = pairs.inverse.to(dev) + (n_pair * torch.arange(b, device=dev))[:, None]
+    flat.mul_(n_gt).add_(torch.as_tensor(gt_code, device=dev))
+    if n_bit == 2:
+        flat.mul_(2).add_(maps.prediction_contour(logits).reshape(b, -1) > 0.5)
+    flat = flat.reshape(-1)
+    counts = torch.bincount(flat, minlength=b * card)
+    keys = torch.nonzero(counts).squeeze(1)  # the distinct keys, sorted (so grouped by sample)
+    sample = keys // card
+    per_sample = torch.bincount(sample, minlength=b)
+    umax = int(per_sample.max())
+    if umax > max_fraction * n:
+        return None
+    start = torch.cumsum(per_sample, 0) - per_sample
+    pos = sample * umax + torch.arange(len(keys), device=dev) - start[sample]  # padded place of each entry
+    bit = keys % n_bit
+    code = (keys // n_bit) % n_gt
+    pair = (keys // (n_bit * n_gt)) % n_pair
+    pixel = torch.as_tensor(gt_pixel, device=dev)[code]  # a ground-truth pixel with these map values
+
+    def padded(values: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(b * umax, dtype=values.dtype, device=dev)
+        out[pos] = values
+        return out.reshape(b, 1, umax, 1)
+
+    def at_gt_pixel(full: torch.Tensor) -> torch.Tensor:
+        """A ``(1, 1, *spatial)`` ground-truth map -> its ``(B, 1, U, 1)`` values at the entries."""
+        return padded(full.detach().reshape(-1)[pixel])
+
+    def inverse() -> torch.Tensor:
+        rank = torch.cumsum(counts > 0, 0) - 1
+        return (rank[flat].reshape(b, n) - start[:, None])
+
+    z = padded(pairs.z.reshape(-1)[sample * n_pair + pair])
+    g = padded(pairs.g.reshape(-1)[sample * n_pair + pair])
+    w = padded(counts[keys].to(logits.dtype))
+    contour = padded(bit.to(logits.dtype)) if n_bit == 2 else None
+    out = Compressed(z, g, w, n, maps=MapView(maps, g, at_gt_pixel, contour))
+    out._inverse_fn = inverse
+    return out
