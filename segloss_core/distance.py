@@ -178,12 +178,17 @@ class TargetMaps:
         if self.target.shape[0] != 1:
             raise ValueError("pixel codes need a batch-1 ground truth")
         if names not in self._codes:
-            code = np.zeros(self.target[0].numel(), dtype=np.int64)
-            for name in names:
-                for t in (self.objects[:2] if name == "objects" else (getattr(self, name),)):
-                    _, inv = np.unique(t.detach().cpu().numpy().ravel(), return_inverse=True)
-                    _, code = np.unique(code * (int(inv.max()) + 1) + inv.ravel(), return_inverse=True)
-            _, pixel = np.unique(code, return_index=True)
+            n = self.target[0].numel()
+            cols = [t.detach().cpu().numpy().ravel() for name in names
+                    for t in (self.objects[:2] if name == "objects" else (getattr(self, name),))]
+            cols = np.stack(cols or [np.zeros(n)])  # (k, N)
+            order = np.lexsort(cols[::-1])  # pixels sorted by their tuple of values
+            ordered = cols[:, order]
+            new = np.ones(n, dtype=bool)
+            new[1:] = (ordered[:, 1:] != ordered[:, :-1]).any(0)
+            code = np.empty(n, dtype=np.int64)
+            code[order] = np.cumsum(new) - 1
+            pixel = order[new]  # one pixel holding each tuple
             self._codes[names] = (code[None], len(pixel), pixel)
         return self._codes[names]
 

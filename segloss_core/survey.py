@@ -105,8 +105,9 @@ def run_survey(cfg: SurveyConfig | None = None, keys=None, params=None, *, devic
             vals = res.values[k]
             if not np.isfinite(vals).all():
                 raise ArithmeticError(f"{k} produced a non-finite value on the {obj} object")
-            rows.append(pd.DataFrame({"object": obj, "level": lv, "fp": fp, "fn": fn, "tp": tp, "loss": k,
-                                      "value": vals, "value_norm": normalize(vals), "grad_l2": res.grad_l2[k]}))
+            rows.append({"object": np.full(len(lv), obj), "level": lv, "fp": fp, "fn": fn, "tp": tp,
+                         "loss": np.full(len(lv), k), "value": vals, "value_norm": normalize(vals),
+                         "grad_l2": res.grad_l2[k]})
             m = analyze(vals, cfg.tolerance)
             claimed = k in SURVEY_CLAIM[obj]["monotone"]
             vrows.append({"object": obj, "loss": k, "family": REGISTRY[k].family, "monotone": m.monotone,
@@ -114,7 +115,8 @@ def run_survey(cfg: SurveyConfig | None = None, keys=None, params=None, *, devic
                           "first_violation": m.first_violation, "survey_monotone": claimed,
                           "agrees": m.monotone == claimed,
                           "explanation": explain(k, obj, m, vals, tp, fp, fn, cfg.tolerance)})
-    return SurveyResult(cfg, pd.concat(rows, ignore_index=True), pd.DataFrame(vrows), masks, preds_out, dev)
+    curves = pd.DataFrame({c: np.concatenate([r[c] for r in rows]) for c in rows[0]})  # one frame, built once
+    return SurveyResult(cfg, curves, pd.DataFrame(vrows), masks, preds_out, dev)
 
 
 def _tp_zero_level(tp: np.ndarray) -> int | None:
