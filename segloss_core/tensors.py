@@ -137,8 +137,8 @@ def class_weights(target: torch.Tensor, fg, bg) -> torch.Tensor:
 
 def pt_log(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """``log p_t``: log of the probability given to the true class, per pixel ``(B, 1|C, ...)``."""
-    if logits.shape[1] == 1:
-        return torch.where(target > 0.5, F.logsigmoid(logits), F.logsigmoid(-logits))
+    if logits.shape[1] == 1:  # log σ(z) for g = 1, log σ(-z) for g = 0: one log-sigmoid of ±z
+        return F.logsigmoid(logits * torch.where(target > 0.5, 1.0, -1.0).to(logits.dtype))
     return (torch.log_softmax(logits, dim=1) * target).sum(1, keepdim=True)
 
 
