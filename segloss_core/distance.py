@@ -22,10 +22,18 @@ def _edt(mask: np.ndarray) -> np.ndarray:
 
     A mask with no False pixel has no finite distance: 0 is returned everywhere, the convention
     of Kervadec's and MONAI's code (an empty or full mask has no contour).
+
+    The transform runs on the bounding box of the True pixels grown by one pixel (clipped to the
+    image): the nearest False pixel of a True pixel always lies in that box (clamping any False
+    pixel's coordinates to the box gives a False pixel at most as far), so the result is exactly
+    ``scipy.ndimage.distance_transform_edt(mask)`` at a fraction of the cost for small objects.
     """
     if mask.all() or not mask.any():
         return np.zeros(mask.shape, dtype=np.float64)
-    return ndi.distance_transform_edt(mask)
+    box = tuple(slice(max(int(i.min()) - 1, 0), int(i.max()) + 2) for i in np.nonzero(mask))
+    out = np.zeros(mask.shape, dtype=np.float64)
+    out[box] = ndi.distance_transform_edt(mask[box])
+    return out
 
 
 def signed_distance(mask: np.ndarray) -> np.ndarray:

@@ -440,3 +440,18 @@ def test_per_sample_parameter_tensor(key, name):
                           for i, v in enumerate(vals)])
     assert got.shape == (3,)
     torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([(1, 9), (13, 7), (16, 16), (5, 6, 7)]), st.floats(0.05, 1.0))
+def test_cropped_edt_equals_scipy_on_the_whole_image(seed, shape, density):
+    # the EDT runs on the True pixels' bounding box grown by one: it must equal scipy's on the full image
+    from scipy import ndimage as ndi
+
+    from segloss_core.distance import _edt
+    rng = np.random.default_rng(seed)
+    m = np.zeros(shape, bool)
+    box = tuple(slice(int(a), int(a) + int(rng.integers(1, s - a + 1))) for a, s in zip(rng.integers(0, shape), shape))
+    m[box] = rng.random(m[box].shape) < density
+    expected = np.zeros(shape) if m.all() or not m.any() else ndi.distance_transform_edt(m)
+    np.testing.assert_array_equal(_edt(m), expected)
