@@ -151,8 +151,7 @@ def safe_ratio(num: torch.Tensor, den: torch.Tensor, empty: float = 1.0) -> torc
 def logits_from_probs(p: torch.Tensor, eps: float | None = None) -> torch.Tensor:
     """Inverse of :func:`probs` for C=1 (logit) and C>1 (log), clamped to ``[eps, 1-eps]``."""
     eps = eps_for(p.dtype) if eps is None else eps
-    q = p.clamp(eps, 1 - eps)
-    return torch.log(q) - torch.log1p(-q) if p.shape[1] == 1 else torch.log(q)
+    return torch.logit(p, eps) if p.shape[1] == 1 else torch.log(p.clamp(eps, 1 - eps))
 
 
 def per_sample(value, like: torch.Tensor):
