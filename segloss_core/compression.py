@@ -37,6 +37,7 @@ class Compressed:
     _inverse: torch.Tensor | None = None
     maps: MapView | None = None
     regions: object = None  # gradients.Regions of the entries, built on first use
+    level_inverse: object = None  # compress(): sample index -> (N,) int32 pair of every pixel
     _inverse_fn: object = None
 
     @property
@@ -81,30 +82,32 @@ def compress(logits: torch.Tensor, target: torch.Tensor, max_fraction: float = 0
         gg[i, k:k + len(uf)] = 1
         ww[i, :k], ww[i, k:k + len(uf)] = cb, cf
 
-    def inverse() -> torch.Tensor:
-        inv = np.empty((b, n), dtype=np.int64)
-        for i, (side, ((ub, _), (uf, _))) in enumerate(zip(sides, rows)):
-            (ib, vb), (i_f, vf) = side
-            inv[i, ib] = np.searchsorted(ub, vb)
-            inv[i, i_f] = len(ub) + np.searchsorted(uf, vf)
-        return torch.from_numpy(inv).to(logits.device)
+    def level_inverse(i: int) -> np.ndarray:
+        """``(N,)`` int32: the pair of every pixel of sample ``i``."""
+        (ib, vb), (i_f, vf) = sides[i]
+        (ub, _), (uf, _) = rows[i]
+        inv = np.empty(n, dtype=np.int32)
+        inv[ib] = np.searchsorted(ub, vb)
+        inv[i_f] = len(ub) + np.searchsorted(uf, vf)
+        return inv
 
     shape = (b, 1, umax, 1)
     dev = logits.device
     out = Compressed(torch.from_numpy(zz).to(dev).reshape(shape), torch.from_numpy(gg).to(dev).reshape(shape),
                      torch.from_numpy(ww).to(device=dev, dtype=logits.dtype).reshape(shape), n)
-    out._inverse_fn = inverse
+    out.level_inverse = level_inverse
+    out._inverse_fn = lambda: torch.from_numpy(np.stack([level_inverse(i) for i in range(b)]).astype(np.int64)).to(dev)
     return out
 
 
 def compress_with_maps(logits: torch.Tensor, target: torch.Tensor, maps: TargetMaps, names,
                        pairs: Compressed | None = None, max_fraction: float = 0.25,
-                       max_keys: int = 2**26) -> Compressed | None:
+                       max_keys: int = 2**24) -> Compressed | None:
     """Distinct ``(z, g, values of the maps in names)`` tuples per sample, or None when they are too
     many to be worth it (or the key space too large). ``pairs``: the batch's :func:`compress`, reused.
 
-    Every pixel gets the integer key (sample, its (z, g) pair, the code of its ground-truth map
-    values, its prediction-contour bit); one ``bincount`` finds the distinct keys, and the inputs of
+    Every pixel gets the integer key (its (z, g) pair, the code of its ground-truth map values, its
+    prediction-contour bit); a ``bincount`` per sample finds the distinct keys, and the inputs of
     each entry are decoded from its key (no per-pixel gather).
     """
     pairs = pairs if pairs is not None else compress(logits, target, max_fraction)
@@ -115,31 +118,39 @@ def compress_with_maps(logits: torch.Tensor, target: torch.Tensor, maps: TargetM
     gt_code, n_gt, gt_pixel = maps.pixel_codes(tuple(m for m in names if m in MapView.TARGET_MAPS))
     n_bit = 2 if "prediction_contour" in names else 1
     card = n_pair * n_gt * n_bit  # keys per sample
-    if b * card > max_keys:
+    if card > max_keys:  # one bincount of card counters per sample (int32 keys)
         return None
-    # key of every pixel, (B, N) -> (B*N,), built in place: ((b*P + pair)*n_gt + code)*n_bit + bit
-    flat = pairs.inverse.to(dev) + (n_pair * torch.arange(b, device=dev))[:, None]
-    flat.mul_(n_gt).add_(torch.as_tensor(gt_code, device=dev))
+    # Per sample (arrays of one image stay in the CPU cache): key = (pair*n_gt + code)*n_bit + bit.
+    code_bits = gt_code[0].astype(np.int32) * n_bit
+    bits = None
     if n_bit == 2:
-        flat.mul_(2).add_(maps.prediction_contour(logits).reshape(b, -1) > 0.5)
-    flat = flat.reshape(-1)
-    counts = torch.bincount(flat, minlength=b * card)
-    keys = torch.nonzero(counts).squeeze(1)  # the distinct keys, sorted (so grouped by sample)
-    sample = keys // card
-    per_sample = torch.bincount(sample, minlength=b)
+        bits = (maps.prediction_contour(logits).reshape(b, -1) > 0.5).cpu().numpy().view(np.uint8)
+
+    def level_keys(i: int) -> np.ndarray:
+        key = pairs.level_inverse(i) * np.int32(n_gt * n_bit) + code_bits
+        return key if bits is None else key + bits[i]
+
+    found, counts = [], []
+    for i in range(b):
+        c = np.bincount(level_keys(i), minlength=card)
+        k = np.flatnonzero(c)
+        if len(k) > max_fraction * n:
+            return None
+        found.append(k)
+        counts.append(c[k])
+    per_sample = np.array([len(k) for k in found])
     umax = int(per_sample.max())
-    if umax > max_fraction * n:
-        return None
-    start = torch.cumsum(per_sample, 0) - per_sample
-    pos = sample * umax + torch.arange(len(keys), device=dev) - start[sample]  # padded place of each entry
+    keys = np.concatenate(found)
+    sample = np.repeat(np.arange(b), per_sample)
+    pos = torch.from_numpy(sample * umax + np.concatenate([np.arange(m) for m in per_sample])).to(dev)
     bit = keys % n_bit
     code = (keys // n_bit) % n_gt
-    pair = (keys // (n_bit * n_gt)) % n_pair
-    pixel = torch.as_tensor(gt_pixel, device=dev)[code]  # a ground-truth pixel with these map values
+    pair = torch.from_numpy(sample * n_pair + keys // (n_bit * n_gt)).to(dev)
+    pixel = torch.from_numpy(gt_pixel[code]).to(dev)  # a ground-truth pixel with these map values
 
     def padded(values: torch.Tensor) -> torch.Tensor:
         out = torch.zeros(b * umax, dtype=values.dtype, device=dev)
-        out[pos] = values
+        out[pos] = values.to(dev)
         return out.reshape(b, 1, umax, 1)
 
     def at_gt_pixel(full: torch.Tensor) -> torch.Tensor:
@@ -147,13 +158,17 @@ def compress_with_maps(logits: torch.Tensor, target: torch.Tensor, maps: TargetM
         return padded(full.detach().reshape(-1)[pixel])
 
     def inverse() -> torch.Tensor:
-        rank = torch.cumsum(counts > 0, 0) - 1
-        return (rank[flat].reshape(b, n) - start[:, None])
+        lut = np.zeros(card, dtype=np.int64)
+        rows = []
+        for i in range(b):
+            lut[found[i]] = np.arange(len(found[i]))
+            rows.append(lut[level_keys(i)])
+        return torch.from_numpy(np.stack(rows)).to(dev)
 
-    z = padded(pairs.z.reshape(-1)[sample * n_pair + pair])
-    g = padded(pairs.g.reshape(-1)[sample * n_pair + pair])
-    w = padded(counts[keys].to(logits.dtype))
-    contour = padded(bit.to(logits.dtype)) if n_bit == 2 else None
+    z = padded(pairs.z.reshape(-1)[pair])
+    g = padded(pairs.g.reshape(-1)[pair])
+    w = padded(torch.from_numpy(np.concatenate(counts)).to(logits.dtype))
+    contour = padded(torch.from_numpy(bit).to(logits.dtype)) if n_bit == 2 else None
     out = Compressed(z, g, w, n, maps=MapView(maps, g, at_gt_pixel, contour))
     out._inverse_fn = inverse
     return out
