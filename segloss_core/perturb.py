@@ -185,9 +185,14 @@ def _rngs(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     return np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
 
 
-def _sorted_by(idx: np.ndarray, dist: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """``idx`` sorted by ``dist[idx]`` ascending, ties by ``key[idx]``."""
-    return idx[np.lexsort((key[idx], dist[idx]))]
+def _sorted_by(idx: np.ndarray, dist: np.ndarray, key: np.ndarray, n_max: int | None = None) -> np.ndarray:
+    """``idx`` sorted by ``dist[idx]`` ascending, ties by ``key[idx]``; with ``n_max``, only the
+    first ``n_max`` of that order (and any pixels tied with the last one) are sorted and returned."""
+    d = dist[idx]
+    if n_max is not None and 0 < n_max < idx.size:
+        idx = idx[d <= np.partition(d, n_max - 1)[n_max - 1]]
+        d = dist[idx]
+    return idx[np.lexsort((key[idx], d))]
 
 
 def _edt_inside(S: np.ndarray) -> np.ndarray:
@@ -311,7 +316,7 @@ def _fn_order(S: np.ndarray, mode: str, n_max: int, rng: np.random.Generator, R:
         return np.empty(0, dtype=np.intp), []
     if mode == "boundary":
         key = rng.random(H * W)
-        return _sorted_by(np.flatnonzero(S), _edt_inside(S).ravel(), key), []
+        return _sorted_by(np.flatnonzero(S), _edt_inside(S).ravel(), key, n_max), []
     if mode == "noise":
         return rng.permutation(np.flatnonzero(S)), []
     return _blob_order(S, n_max, rng, R, holes=True)
@@ -330,7 +335,7 @@ def _fp_order(S: np.ndarray, mode: str, n_max: int, rng: np.random.Generator, R:
             yy, xx = np.mgrid[0:H, 0:W]
             dist = np.hypot(yy - (H - 1) / 2, xx - (W - 1) / 2)
             notes = [(0, "the mask is empty: boundary false positives grow from the image centre")]
-        return _sorted_by(np.flatnonzero(~S), dist.ravel(), key), notes
+        return _sorted_by(np.flatnonzero(~S), dist.ravel(), key, n_max), notes
     if mode == "noise":
         return rng.permutation(np.flatnonzero(~S)), []
     return _blob_order(S, n_max, rng, R, holes=False)
