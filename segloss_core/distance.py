@@ -105,14 +105,26 @@ _POOL: ThreadPoolExecutor | None = None
 _PREFETCH: ThreadPoolExecutor | None = None  # one thread that starts prediction maps early
 
 
-def _per_sample(fn, masks: np.ndarray) -> np.ndarray:
-    """Apply a single-mask map to a ``(B, 1, *spatial)`` stack (threads: scipy's EDT releases the GIL)."""
+def _per_sample(fn, masks: np.ndarray, like: torch.Tensor | None = None) -> np.ndarray:
+    """Apply a single-mask map to a ``(B, 1, *spatial)`` stack (threads: scipy's EDT releases the GIL).
+
+    With ``like``, each worker writes its map straight into one array of ``like``'s dtype (no
+    float64 stack to convert afterwards)."""
     global _POOL
+    dtype = np.float32 if like is not None and like.dtype == torch.float32 else np.float64
+    out = np.empty(masks.shape, dtype=dtype)
+
+    def one(i: int) -> None:
+        out[i, 0] = fn(masks[i, 0])
+
     if len(masks) < 4:
-        return np.stack([fn(m[0])[None] for m in masks])
+        for i in range(len(masks)):
+            one(i)
+        return out
     if _POOL is None:
         _POOL = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1))
-    return np.stack([r[None] for r in _POOL.map(fn, (m[0] for m in masks))])
+    list(_POOL.map(one, range(len(masks))))
+    return out
 
 
 def to_tensor(a: np.ndarray, like: torch.Tensor) -> torch.Tensor:
@@ -146,7 +158,7 @@ class TargetMaps:
         return t.data_ptr() == self.target.data_ptr() or bool(torch.equal(t.to(self.target), self.target))
 
     def _t(self, fn) -> torch.Tensor:
-        return to_tensor(_per_sample(fn, self._np), self.target)
+        return to_tensor(_per_sample(fn, self._np, self.target), self.target)
 
     @cached_property
     def signed(self) -> torch.Tensor:
@@ -284,7 +296,7 @@ def resolve_maps(maps: TargetMaps | MapView | None, target: torch.Tensor) -> Tar
 def prediction_contour_distance(logits: torch.Tensor) -> torch.Tensor:
     """Unsigned distance field of the prediction thresholded at p = 0.5 (logit 0), no gradient."""
     hard = (logits.detach() > 0).cpu().numpy()
-    return to_tensor(_per_sample(contour_distance, hard), logits)
+    return to_tensor(_per_sample(contour_distance, hard, logits), logits)
 
 
 def prediction_contour(logits: torch.Tensor) -> torch.Tensor:
