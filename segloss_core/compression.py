@@ -10,8 +10,9 @@ image; the per-pixel gradient map is expanded back (``inverse``) only when it is
 * :func:`compress`: distinct ``(z, g)`` pairs, for losses flagged ``reducible`` in the registry.
 * :func:`compress_with_maps`: distinct ``(z, g, map values)`` tuples, for losses whose per-pixel
   terms also read distance maps (registry field ``pixel_maps``): the ground-truth maps do not
-  change across a sweep, so their values are coded once per ground truth, and a sweep level with
-  two prediction values over a 256×256 disk has ~3 000 distinct tuples instead of 65 536 pixels.
+  change across a sweep, so their values are coded once per ground truth (a lexsort), and a sweep
+  level with two prediction values over a 256×256 disk has ~3 000 distinct tuples instead of
+  65 536 pixels.
 """
 from __future__ import annotations
 
@@ -37,7 +38,6 @@ class Compressed:
     _inverse: torch.Tensor | None = None
     maps: MapView | None = None
     regions: object = None  # gradients.Regions of the entries, built on first use
-    level_inverse: object = None  # compress(): sample index -> (N,) int32 pair of every pixel
     _inverse_fn: object = None
 
     @property
@@ -82,57 +82,56 @@ def compress(logits: torch.Tensor, target: torch.Tensor, max_fraction: float = 0
         gg[i, k:k + len(uf)] = 1
         ww[i, :k], ww[i, k:k + len(uf)] = cb, cf
 
-    def level_inverse(i: int) -> np.ndarray:
-        """``(N,)`` int32: the pair of every pixel of sample ``i``."""
-        (ib, vb), (i_f, vf) = sides[i]
-        (ub, _), (uf, _) = rows[i]
-        inv = np.empty(n, dtype=np.int32)
-        inv[ib] = np.searchsorted(ub, vb)
-        inv[i_f] = len(ub) + np.searchsorted(uf, vf)
-        return inv
+    def inverse() -> torch.Tensor:
+        inv = np.empty((b, n), dtype=np.int64)
+        for i, ((ib, vb), (i_f, vf)) in enumerate(sides):
+            (ub, _), (uf, _) = rows[i]
+            inv[i, ib] = np.searchsorted(ub, vb)
+            inv[i, i_f] = len(ub) + np.searchsorted(uf, vf)
+        return torch.from_numpy(inv).to(logits.device)
 
     shape = (b, 1, umax, 1)
     dev = logits.device
     out = Compressed(torch.from_numpy(zz).to(dev).reshape(shape), torch.from_numpy(gg).to(dev).reshape(shape),
                      torch.from_numpy(ww).to(device=dev, dtype=logits.dtype).reshape(shape), n)
-    out.level_inverse = level_inverse
-    out._inverse_fn = lambda: torch.from_numpy(np.stack([level_inverse(i) for i in range(b)]).astype(np.int64)).to(dev)
+    out._inverse_fn = inverse
     return out
 
 
 def compress_with_maps(logits: torch.Tensor, target: torch.Tensor, maps: TargetMaps, names,
-                       pairs: Compressed | None = None, max_fraction: float = 0.25,
-                       max_keys: int = 2**24) -> Compressed | None:
+                       max_fraction: float = 0.25, max_keys: int = 2**24) -> Compressed | None:
     """Distinct ``(z, g, values of the maps in names)`` tuples per sample, or None when they are too
-    many to be worth it (or the key space too large). ``pairs``: the batch's :func:`compress`, reused.
+    many to be worth it (or the key space too large). Binary, batch-1 ground truth.
 
-    Every pixel gets the integer key (its (z, g) pair, the code of its ground-truth map values, its
-    prediction-contour bit); a ``bincount`` per sample finds the distinct keys, and the inputs of
-    each entry are decoded from its key (no per-pixel gather).
+    Per sample (arrays of one image stay in the CPU cache) every pixel gets the integer key
+    (rank of its z among the sample's distinct logits, g, the code of its ground-truth map values,
+    its prediction-contour bit); a ``bincount`` finds the distinct keys, and the inputs of each
+    entry are decoded from its key (no per-pixel gather).
     """
-    pairs = pairs if pairs is not None else compress(logits, target, max_fraction)
-    if pairs is None or maps.target.shape[0] != 1:
+    if maps.target.shape[0] != 1 or logits.shape[1] != 1:
         return None
-    b, n, dev = logits.shape[0], pairs.n_pixels, logits.device
-    n_pair = pairs.z.shape[2]
+    b, dev = logits.shape[0], logits.device
+    z = logits.detach().reshape(b, -1).cpu().numpy()
+    n = z.shape[1]
+    g = (target.detach() > 0.5).reshape(-1).cpu().numpy().view(np.uint8)
     gt_code, n_gt, gt_pixel = maps.pixel_codes(tuple(m for m in names if m in MapView.TARGET_MAPS))
     n_bit = 2 if "prediction_contour" in names else 1
-    card = n_pair * n_gt * n_bit  # keys per sample
-    if card > max_keys:  # one bincount of card counters per sample (int32 keys)
-        return None
-    # Per sample (arrays of one image stay in the CPU cache): key = (pair*n_gt + code)*n_bit + bit.
-    code_bits = gt_code[0].astype(np.int32) * n_bit
+    stride = n_gt * n_bit  # keys per (z, g)
+    base = g.astype(np.int32) * np.int32(stride) + gt_code[0].astype(np.int32) * np.int32(n_bit)
     bits = None
     if n_bit == 2:
         bits = (maps.prediction_contour(logits).reshape(b, -1) > 0.5).cpu().numpy().view(np.uint8)
+    levels = [np.unique(z[i]) for i in range(b)]  # distinct logits per sample
+    if max(len(u) for u in levels) * 2 * stride > max_keys:
+        return None
 
     def level_keys(i: int) -> np.ndarray:
-        key = pairs.level_inverse(i) * np.int32(n_gt * n_bit) + code_bits
+        key = np.searchsorted(levels[i], z[i]).astype(np.int32) * np.int32(2 * stride) + base
         return key if bits is None else key + bits[i]
 
     found, counts = [], []
     for i in range(b):
-        c = np.bincount(level_keys(i), minlength=card)
+        c = np.bincount(level_keys(i), minlength=len(levels[i]) * 2 * stride)
         k = np.flatnonzero(c)
         if len(k) > max_fraction * n:
             return None
@@ -143,14 +142,15 @@ def compress_with_maps(logits: torch.Tensor, target: torch.Tensor, maps: TargetM
     keys = np.concatenate(found)
     sample = np.repeat(np.arange(b), per_sample)
     pos = torch.from_numpy(sample * umax + np.concatenate([np.arange(m) for m in per_sample])).to(dev)
-    bit = keys % n_bit
+    z_entry = np.concatenate([u[k // (2 * stride)] for u, k in zip(levels, found)])
+    g_entry = (keys // stride) % 2
     code = (keys // n_bit) % n_gt
-    pair = torch.from_numpy(sample * n_pair + keys // (n_bit * n_gt)).to(dev)
     pixel = torch.from_numpy(gt_pixel[code]).to(dev)  # a ground-truth pixel with these map values
 
-    def padded(values: torch.Tensor) -> torch.Tensor:
-        out = torch.zeros(b * umax, dtype=values.dtype, device=dev)
-        out[pos] = values.to(dev)
+    def padded(values: np.ndarray | torch.Tensor) -> torch.Tensor:
+        values = torch.as_tensor(values).to(device=dev, dtype=logits.dtype)
+        out = torch.zeros(b * umax, dtype=logits.dtype, device=dev)
+        out[pos] = values
         return out.reshape(b, 1, umax, 1)
 
     def at_gt_pixel(full: torch.Tensor) -> torch.Tensor:
@@ -158,17 +158,15 @@ def compress_with_maps(logits: torch.Tensor, target: torch.Tensor, maps: TargetM
         return padded(full.detach().reshape(-1)[pixel])
 
     def inverse() -> torch.Tensor:
-        lut = np.zeros(card, dtype=np.int64)
         rows = []
         for i in range(b):
+            lut = np.zeros(len(levels[i]) * 2 * stride, dtype=np.int64)
             lut[found[i]] = np.arange(len(found[i]))
             rows.append(lut[level_keys(i)])
         return torch.from_numpy(np.stack(rows)).to(dev)
 
-    z = padded(pairs.z.reshape(-1)[pair])
-    g = padded(pairs.g.reshape(-1)[pair])
-    w = padded(torch.from_numpy(np.concatenate(counts)).to(logits.dtype))
-    contour = padded(torch.from_numpy(bit).to(logits.dtype)) if n_bit == 2 else None
-    out = Compressed(z, g, w, n, maps=MapView(maps, g, at_gt_pixel, contour))
+    gz = padded(g_entry)
+    contour = padded(keys % n_bit) if n_bit == 2 else None
+    out = Compressed(padded(z_entry), gz, padded(np.concatenate(counts)), n, maps=MapView(maps, gz, at_gt_pixel, contour))
     out._inverse_fn = inverse
     return out

@@ -125,7 +125,7 @@ def loss_gradients(logits: torch.Tensor, target: torch.Tensor, keys: Iterable[st
     regions = _Lazy(lambda: Regions(idx, logits.dtype))  # only losses on the full batch need it
     pairs = _Lazy(lambda: compress(logits, target) if compress_pixels and binary else None)
     map_names = tuple(dict.fromkeys(m for s in specs for m in s.pixel_maps))
-    tuples = _Lazy(lambda: _compress_maps(logits, target, maps, map_names, pairs()))
+    tuples = _Lazy(lambda: _compress_maps(logits, target, maps, map_names) if compress_pixels and binary else None)
     if maps is not None and binary and any(s.prediction_distance for s in specs):
         maps.prefetch_prediction_distance(logits)  # overlaps with the losses evaluated before it
     out: dict[str, LossResult] = {}
@@ -140,8 +140,9 @@ def loss_gradients(logits: torch.Tensor, target: torch.Tensor, keys: Iterable[st
                 value = spec(z, target, maps=maps, **kw)
                 (grad,) = torch.autograd.grad(value.sum(), z)
             a = grad.abs() if binary else grad[:, 1:].abs()
-            _, reg = regions().summarize(a.reshape(a.shape[0], -1))
-            l2 = grad.flatten(1).square().sum(1, dtype=torch.float64).sqrt()
+            l2, reg = regions().summarize(a.reshape(a.shape[0], -1))
+            if not binary:  # the summaries cover the foreground channels; the norm covers all
+                l2 = grad.flatten(1).square().sum(1, dtype=torch.float64).sqrt()
             grad_fn = (lambda g=grad: g)
         gp = (lambda g, spec=spec, kw=kw: _grad_wrt_probs(spec, logits, target, maps, kw, g)) if wrt_probs else None
         out[key] = LossResult(value.detach(), l2, reg, grad_fn, gp)
@@ -162,10 +163,10 @@ class _Lazy:
         return self._value
 
 
-def _compress_maps(logits, target, maps, names, pairs):
-    if pairs is None or maps is None or maps.target.shape[0] != 1:
+def _compress_maps(logits, target, maps, names):
+    if maps is None:
         return None
-    return compress_with_maps(logits, target, maps, names, pairs)
+    return compress_with_maps(logits, target, maps, names)
 
 
 def _on_compressed(spec, comp: Compressed, kw, shape):
