@@ -105,11 +105,12 @@ _POOL: ThreadPoolExecutor | None = None
 _PREFETCH: ThreadPoolExecutor | None = None  # one thread that starts prediction maps early
 
 
-def _per_sample(fn, masks: np.ndarray, like: torch.Tensor | None = None) -> np.ndarray:
+def _per_sample(fn, masks: np.ndarray, like: torch.Tensor | None = None, parallel: bool = True) -> np.ndarray:
     """Apply a single-mask map to a ``(B, 1, *spatial)`` stack (threads: scipy's EDT releases the GIL).
 
     With ``like``, each worker writes its map straight into one array of ``like``'s dtype (no
-    float64 stack to convert afterwards)."""
+    float64 stack to convert afterwards). ``parallel=False``: one thread (a background job that
+    already runs beside the caller's work)."""
     global _POOL
     dtype = np.float32 if like is not None and like.dtype == torch.float32 else np.float64
     out = np.empty(masks.shape, dtype=dtype)
@@ -117,7 +118,7 @@ def _per_sample(fn, masks: np.ndarray, like: torch.Tensor | None = None) -> np.n
     def one(i: int) -> None:
         out[i, 0] = fn(masks[i, 0])
 
-    if len(masks) < 4:
+    if len(masks) < 4 or not parallel:
         for i in range(len(masks)):
             one(i)
         return out
@@ -229,7 +230,8 @@ class TargetMaps:
             _PREFETCH = ThreadPoolExecutor(max_workers=1)
         hard = (logits.detach() > 0).cpu().numpy()
         if self._cached("distance", hard, logits) is None:
-            self._pred["distance"] = (hard, _PREFETCH.submit(prediction_contour_distance, logits.detach()))
+            # one thread: it runs beside the caller's own (multi-threaded) work on the other losses
+            self._pred["distance"] = (hard, _PREFETCH.submit(prediction_contour_distance, logits.detach(), False))
 
     def _cached(self, what: str, hard: np.ndarray, logits: torch.Tensor):
         cached = self._pred.get(what)
@@ -293,10 +295,10 @@ def resolve_maps(maps: TargetMaps | MapView | None, target: torch.Tensor) -> Tar
     return maps
 
 
-def prediction_contour_distance(logits: torch.Tensor) -> torch.Tensor:
+def prediction_contour_distance(logits: torch.Tensor, parallel: bool = True) -> torch.Tensor:
     """Unsigned distance field of the prediction thresholded at p = 0.5 (logit 0), no gradient."""
     hard = (logits.detach() > 0).cpu().numpy()
-    return to_tensor(_per_sample(contour_distance, hard, logits), logits)
+    return to_tensor(_per_sample(contour_distance, hard, logits, parallel), logits)
 
 
 def prediction_contour(logits: torch.Tensor) -> torch.Tensor:
