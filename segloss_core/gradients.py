@@ -16,6 +16,7 @@ exactly those of the full image, and the per-pixel map is expanded back only whe
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -80,17 +81,21 @@ class Regions:
     def __init__(self, idx: torch.Tensor, dtype: torch.dtype, weight: torch.Tensor | None = None):
         self.idx = idx
         self.weight = None if weight is None else weight.to(dtype)
-        ones = torch.ones(idx.shape, dtype=dtype, device=idx.device) if self.weight is None else self.weight
-        self.counts = self._sums(ones)  # (B, 4)
+        ones = torch.ones((), dtype=dtype, device=idx.device).expand(idx.shape)  # no allocation
+        self.counts = self._sums(ones if self.weight is None else self.weight)  # (B, 4)
 
     def _sums(self, x: torch.Tensor) -> torch.Tensor:
         return torch.zeros(x.shape[0], 4, dtype=x.dtype, device=x.device).scatter_add_(1, self.idx, x)
 
     def summarize(self, abs_grad: torch.Tensor):
         """``(B, M)`` per-pixel |grad| -> L2 norm ``(B,)`` and per-region means ``{region: (B,)}``."""
-        wa = abs_grad if self.weight is None else abs_grad * self.weight
-        sums = self._sums(wa)
-        l2 = (abs_grad * wa).sum(1, dtype=torch.float64).sqrt()
+        if self.weight is None:
+            sums = self._sums(abs_grad)
+            l2 = torch.linalg.vector_norm(abs_grad, dim=1, dtype=torch.float64)
+        else:
+            wa = abs_grad * self.weight
+            sums = self._sums(wa)
+            l2 = (abs_grad * wa).sum(1, dtype=torch.float64).sqrt()
         mean = torch.where(self.counts > 0, sums / self.counts.clamp_min(1), torch.zeros_like(sums)).double()
         return l2, {r: mean[:, i] for i, r in enumerate(REGIONS)}
 
@@ -128,27 +133,62 @@ def loss_gradients(logits: torch.Tensor, target: torch.Tensor, keys: Iterable[st
     tuples = _Lazy(lambda: _compress_maps(logits, target, maps, map_names) if compress_pixels and binary else None)
     if maps is not None and binary and any(s.prediction_distance for s in specs):
         maps.prefetch_prediction_distance(logits)  # overlaps with the losses evaluated before it
+
+    def full(spec, kw):
+        return _on_full(spec, logits, target, maps, kw, regions)
+
+    # Losses that always need the full image (spatial statistics, prediction distance fields) run on
+    # a worker thread while this one evaluates the compressed ones: their large tensor operations
+    # release the GIL, the many small compressed ones mostly hold it, so the two overlap.
+    always_full = [(k, s) for k, s in zip(keys, specs)
+                   if not ((s.reducible or s.pixel_maps) and compress_pixels and binary)]
+    always_full.sort(key=lambda ks: ks[1].prediction_distance)  # those waiting for the prefetch last
+    background = len(always_full) < len(keys)
+    job = _full_worker().submit(lambda: [full(s, params.get(k, {})) for k, s in always_full]) if background else None
     out: dict[str, LossResult] = {}
-    for key, spec in sorted(zip(keys, specs), key=lambda ks: ks[1].prediction_distance):
+    for key, spec in zip(keys, specs):
+        if any(key == k for k, _ in always_full):
+            continue
         kw = params.get(key, {})
-        comp = pairs() if spec.reducible else tuples() if spec.pixel_maps and binary else None
-        if comp is not None:
-            value, l2, reg, grad_fn = _on_compressed(spec, comp, kw, logits.shape)
-        else:
-            z = logits.detach().requires_grad_(True)
-            with torch.enable_grad():
-                value = spec(z, target, maps=maps, **kw)
-                (grad,) = torch.autograd.grad(value.sum(), z)
-            a = grad.abs() if binary else grad[:, 1:].abs()
-            l2, reg = regions().summarize(a.reshape(a.shape[0], -1))
-            if not binary:  # the summaries cover the foreground channels; the norm covers all
-                l2 = grad.flatten(1).square().sum(1, dtype=torch.float64).sqrt()
-            grad_fn = (lambda g=grad: g)
-        gp = (lambda g, spec=spec, kw=kw: _grad_wrt_probs(spec, logits, target, maps, kw, g)) if wrt_probs else None
-        out[key] = LossResult(value.detach(), l2, reg, grad_fn, gp)
+        comp = pairs() if spec.reducible else tuples()
+        value, l2, reg, grad_fn = _on_compressed(spec, comp, kw, logits.shape) if comp is not None else full(spec, kw)
+        out[key] = _result(spec, kw, value, l2, reg, grad_fn, logits, target, maps, wrt_probs)
+    done = job.result() if job is not None else [full(s, params.get(k, {})) for k, s in always_full]
+    for (key, spec), (value, l2, reg, grad_fn) in zip(always_full, done):
+        kw = params.get(key, {})
+        out[key] = _result(spec, kw, value, l2, reg, grad_fn, logits, target, maps, wrt_probs)
     cnt = torch.zeros(idx.shape[0], 4, dtype=torch.float64, device=idx.device).scatter_add_(
-        1, idx, torch.ones(idx.shape, dtype=torch.float64, device=idx.device))
+        1, idx, torch.ones((), dtype=torch.float64, device=idx.device).expand(idx.shape))
     return GradientReport({k: out[k] for k in keys}, {r: cnt[:, i] for i, r in enumerate(REGIONS)})
+
+
+_FULL: ThreadPoolExecutor | None = None
+
+
+def _full_worker() -> ThreadPoolExecutor:
+    global _FULL
+    if _FULL is None:
+        _FULL = ThreadPoolExecutor(max_workers=1)
+    return _FULL
+
+
+def _result(spec, kw, value, l2, reg, grad_fn, logits, target, maps, wrt_probs) -> LossResult:
+    gp = (lambda g: _grad_wrt_probs(spec, logits, target, maps, kw, g)) if wrt_probs else None
+    return LossResult(value.detach(), l2, reg, grad_fn, gp)
+
+
+def _on_full(spec, logits, target, maps, kw, regions):
+    """Value, L2, region means and the gradient of one loss on the full batch."""
+    z = logits.detach().requires_grad_(True)
+    with torch.enable_grad():
+        value = spec(z, target, maps=maps, **kw)
+        (grad,) = torch.autograd.grad(value.sum(), z)
+    binary = logits.shape[1] == 1
+    a = grad.abs() if binary else grad[:, 1:].abs()
+    l2, reg = regions().summarize(a.reshape(a.shape[0], -1))
+    if not binary:  # the summaries cover the foreground channels; the norm covers all
+        l2 = grad.flatten(1).square().sum(1, dtype=torch.float64).sqrt()
+    return value, l2, reg, (lambda: grad)
 
 
 class _Lazy:

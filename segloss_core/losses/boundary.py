@@ -52,10 +52,11 @@ def hausdorff_dt(logits: torch.Tensor, target: torch.Tensor, *, maps: TargetMaps
     """
     require_binary("hausdorff_dt", logits)
     m = resolve_maps(maps, target)
-    dp = m.prediction_distance(logits)
     p = probs(logits)
     alpha = per_sample(alpha, p)
-    return spatial_mean((p - target) ** 2 * (m.contour**alpha + dp**alpha))
+    with torch.no_grad():  # the distance weight d_G^α + d_P^α, built in place (no gradient)
+        weight = m.prediction_distance(logits).pow(alpha).add_(m.contour.pow(alpha))
+    return spatial_mean((p - target).square() * weight)
 
 
 def shape_aware(logits: torch.Tensor, target: torch.Tensor, *, maps: TargetMaps | None = None) -> torch.Tensor:

@@ -98,8 +98,8 @@ def _gaussian_blur(x: torch.Tensor) -> torch.Tensor:
 def _local_standardize(x: torch.Tensor, c: float) -> torch.Tensor:
     """``(x - μ + C)/(σ + C)`` with Gaussian-window local mean and std (3×3[×3], σ=1.5, replicate pad)."""
     mu = _gaussian_blur(x)
-    var = (_gaussian_blur(x * x) - mu**2).clamp_min(0)
-    return (x - mu + c) / (var.sqrt() + c)
+    sd = _gaussian_blur(x * x).sub_(mu * mu).clamp_min_(0).sqrt_().add_(c)  # in place: large batches
+    return mu.neg_().add_(x).add_(c).div_(sd)
 
 
 def cmss(logits: torch.Tensor, target: torch.Tensor, beta: float = 0.1, c: float = 0.01) -> torch.Tensor:
@@ -117,9 +117,10 @@ def cmss(logits: torch.Tensor, target: torch.Tensor, beta: float = 0.1, c: float
     with torch.no_grad():
         p = torch.sigmoid(logits)
         # the target is standardized once, then broadcast (one ground truth for a whole sweep)
-        e = (_local_standardize(target.to(p.dtype), c) - _local_standardize(p, c)).abs()
+        e = _local_standardize(p, c).sub_(_local_standardize(target.to(p.dtype), c)).abs_()
         emax = e.flatten(1).max(1).values.reshape(-1, *([1] * (e.ndim - 1)))
         f = (e > per_sample(beta, emax) * emax).to(e.dtype)
-    num = (e * f * -pt_log(logits, target)).flatten(1).sum(1)
+        weight = e.mul_(f).neg_()  # -e f: weights the log-likelihood (no gradient)
+    num = (weight * pt_log(logits, target)).flatten(1).sum(1)
     den = f.flatten(1).sum(1)
     return torch.where(den > 0, num / den.clamp_min(1), torch.zeros_like(num))
