@@ -229,9 +229,11 @@ class TargetMaps:
         if _PREFETCH is None:
             _PREFETCH = ThreadPoolExecutor(max_workers=1)
         hard = (logits.detach() > 0).cpu().numpy()
-        if self._cached("distance", hard, logits) is None:
-            # one thread: it runs beside the caller's own (multi-threaded) work on the other losses
-            self._pred["distance"] = (hard, _PREFETCH.submit(prediction_contour_distance, logits.detach(), False))
+        started = self._pred.get("distance")
+        if started is not None and started[0].shape == hard.shape and np.array_equal(started[0], hard):
+            return  # already started (or done) for this prediction
+        # one thread: it runs beside the caller's own (multi-threaded) work on the other losses
+        self._pred["distance"] = (hard, _PREFETCH.submit(prediction_contour_distance, logits.detach(), False))
 
     def _cached(self, what: str, hard: np.ndarray, logits: torch.Tensor):
         cached = self._pred.get(what)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .monotonic import analyze, normalize
 from .registry import KEYS, REGISTRY, get
-from .sweep import run_sweep
+from .sweep import prepare_maps, run_sweep
 
 #: What the survey states, as data: the losses it reports rising monotonically for each object.
 SURVEY_CLAIM = {
@@ -87,15 +87,18 @@ def run_survey(cfg: SurveyConfig | None = None, keys=None, params=None, *, devic
     for k in keys:
         get(k)
     masks = object_masks(cfg)
+    stacks = {obj: level_stack(masks[obj], cfg) for obj in OBJECTS}
+    # every object's maps first: the background work of the second overlaps with the first sweep
+    maps = {obj: prepare_maps(masks[obj], stacks[obj][0], keys, device=device) for obj in OBJECTS}
     rows, vrows, preds_out = [], [], {}
     dev = "cpu"
     for oi, obj in enumerate(OBJECTS):
         gt = masks[obj]
-        preds, counts = level_stack(gt, cfg)
+        preds, counts = stacks[obj]
         if keep_predictions:
             preds_out[obj] = preds
         step = (lambda f, oi=oi, obj=obj: progress((oi + f) / len(OBJECTS), obj)) if progress else None
-        res = run_sweep(gt, preds, keys, params, device=device, progress=step)
+        res = run_sweep(gt, preds, keys, params, device=device, progress=step, maps=maps[obj])
         dev = res.device
         lv = np.arange(preds.shape[0])
         fp = np.array([c["fp"] for c in counts])

@@ -71,6 +71,28 @@ def _check_stack(gt: np.ndarray, preds: np.ndarray) -> None:
         raise ValueError("predictions must be probabilities in [0, 1] without NaN")
 
 
+def _chunk_logits(preds: np.ndarray, sl: slice, dtype: torch.dtype, dev: torch.device) -> torch.Tensor:
+    return logits_from_probs(torch.as_tensor(preds[sl], dtype=dtype, device=dev)[:, None])
+
+
+def prepare_maps(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], *, device: str | torch.device = "auto",
+                 dtype: torch.dtype = torch.float32, chunk: int | None = None) -> TargetMaps | None:
+    """The distance maps a later :func:`run_sweep` of the same arguments will use (pass them as
+    ``maps=``), with the thresholded predictions' distance fields of its first chunk already started
+    in the background: call it for the next sweep before running the current one, and the two
+    overlap. None when no loss of ``keys`` needs maps."""
+    specs = [get(k) for k in keys]
+    if not any(s.needs_maps for s in specs):
+        return None
+    gt = np.asarray(gt).astype(bool)
+    dev = pick_device(device) if not isinstance(device, torch.device) else device
+    maps = TargetMaps(torch.as_tensor(gt, dtype=dtype, device=dev)[None, None])
+    if any(s.prediction_distance for s in specs):
+        chunk = chunk or max(1, CHUNK_PIXELS // gt.size)
+        maps.prefetch_prediction_distance(_chunk_logits(np.asarray(preds), slice(0, chunk), dtype, dev))
+    return maps
+
+
 def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: dict[str, dict[str, Any]] | None = None,
               *, device: str | torch.device = "auto", dtype: torch.dtype = torch.float32, keep_grads: bool = False,
               wrt_probs: bool = False, chunk: int | None = None, maps: TargetMaps | None = None,
@@ -99,7 +121,7 @@ def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: di
     grads = {k: np.empty((L,) + gt.shape, dtype=np.float32) for k in keys} if keep_grads else {}
     for start in range(0, L, chunk):
         sl = slice(start, min(L, start + chunk))
-        logits = logits_from_probs(torch.as_tensor(preds[sl], dtype=dtype, device=dev)[:, None])
+        logits = _chunk_logits(preds, sl, dtype, dev)
         rep = loss_gradients(logits, target, keys, params, maps=maps, wrt_probs=wrt_probs)
         idx = region_index(logits, target) if wrt_probs else None
         for k, r in rep.losses.items():
