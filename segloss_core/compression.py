@@ -126,7 +126,12 @@ def compress_with_maps(logits: torch.Tensor, target: torch.Tensor, maps: TargetM
         return None
 
     def level_keys(i: int) -> np.ndarray:
-        key = np.searchsorted(levels[i], z[i]).astype(np.int32) * np.int32(2 * stride) + base
+        u = levels[i]
+        if len(u) <= 2:  # one or two prediction values (hard or soft two-level masks): rank by one comparison
+            rank = (z[i] > u[0]).view(np.uint8).astype(np.int32)
+        else:
+            rank = np.searchsorted(u, z[i]).astype(np.int32)
+        key = rank * np.int32(2 * stride) + base
         return key if bits is None else key + bits[i]
 
     found, counts = [], []
