@@ -526,11 +526,12 @@ def soften(
     dt = np.dtype(dtype)
     if dt.kind != "f":
         raise ValueError(f"dtype must be a floating type; got {dt}")
+    if s == 0:  # straight into the requested dtype (the same values as rounding the float64 ones)
+        return np.where(m, dt.type(c), dt.type(1.0 - c))
     p = np.where(m, c, 1.0 - c)
-    if s > 0:
-        sigma = (s, s) if m.ndim == 2 else (0.0, s, s)
-        p = ndi.gaussian_filter(p, sigma=sigma, mode="nearest")
-        np.clip(p, 1.0 - c, c, out=p)
+    sigma = (s, s) if m.ndim == 2 else (0.0, s, s)
+    p = ndi.gaussian_filter(p, sigma=sigma, mode="nearest")
+    np.clip(p, 1.0 - c, c, out=p)
     return p.astype(dt, copy=False)
 
 
