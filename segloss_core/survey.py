@@ -87,9 +87,10 @@ def run_survey(cfg: SurveyConfig | None = None, keys=None, params=None, *, devic
     for k in keys:
         get(k)
     masks = object_masks(cfg)
-    stacks = {obj: level_stack(masks[obj], cfg) for obj in OBJECTS}
-    # every object's maps first: the background work of the second overlaps with the first sweep
-    maps = {obj: prepare_maps(masks[obj], stacks[obj][0], keys, device=device) for obj in OBJECTS}
+    stacks, maps = {}, {}
+    for obj in OBJECTS:  # every object's maps first: their background work overlaps with the sweeps
+        stacks[obj] = level_stack(masks[obj], cfg)
+        maps[obj] = prepare_maps(masks[obj], stacks[obj][0], keys, device=device)
     rows, vrows, preds_out = [], [], {}
     dev = "cpu"
     for oi, obj in enumerate(OBJECTS):
