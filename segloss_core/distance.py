@@ -30,7 +30,13 @@ def _edt(mask: np.ndarray) -> np.ndarray:
     """
     if mask.all() or not mask.any():
         return np.zeros(mask.shape, dtype=np.float64)
-    box = tuple(slice(max(int(i.min()) - 1, 0), int(i.max()) + 2) for i in np.nonzero(mask))
+    box = []
+    for axis in range(mask.ndim):  # bounding box from per-axis projections (no index arrays)
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        box.append(slice(max(int(hit[0]) - 1, 0), int(hit[-1]) + 2))
+    box = tuple(box)
+    if all(b.start == 0 and b.stop >= n for b, n in zip(box, mask.shape)):
+        return ndi.distance_transform_edt(mask)
     out = np.zeros(mask.shape, dtype=np.float64)
     out[box] = ndi.distance_transform_edt(mask[box])
     return out
