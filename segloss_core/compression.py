@@ -120,7 +120,7 @@ def compress_with_maps(logits: torch.Tensor, target: torch.Tensor, maps: TargetM
     base = g.astype(np.int32) * np.int32(stride) + gt_code[0].astype(np.int32) * np.int32(n_bit)
     bits = None
     if n_bit == 2:
-        bits = (maps.prediction_contour(logits).reshape(b, -1) > 0.5).cpu().numpy().view(np.uint8)
+        bits = maps.prediction_contour_mask(logits).reshape(b, -1).view(np.uint8)
     levels = [np.unique(z[i]) for i in range(b)]  # distinct logits per sample
     if max(len(u) for u in levels) * 2 * stride > max_keys:
         return None

@@ -222,11 +222,15 @@ class TargetMaps:
     def prediction_contour(self, logits: torch.Tensor) -> torch.Tensor:
         """:func:`prediction_contour` of ``logits``, cached for the last thresholded prediction (the
         losses of one batch share it)."""
-        return self._prediction("contour", prediction_contour, logits)
+        return self._prediction("contour", lambda lg, hard: to_tensor(self.prediction_contour_mask(lg), lg), logits)
+
+    def prediction_contour_mask(self, logits: torch.Tensor) -> np.ndarray:
+        """The same contour as a NumPy bool array ``(B, 1, *spatial)`` (for the compression)."""
+        return self._prediction("contour_mask", lambda lg, hard: inner_contour(hard), logits)
 
     def prediction_distance(self, logits: torch.Tensor) -> torch.Tensor:
         """:func:`prediction_contour_distance` of ``logits``, cached like :meth:`prediction_contour`."""
-        return self._prediction("distance", prediction_contour_distance, logits)
+        return self._prediction("distance", lambda lg, hard: prediction_contour_distance(lg), logits)
 
     def prefetch_prediction_distance(self, logits: torch.Tensor) -> None:
         """Start :meth:`prediction_distance` of ``logits`` in a background thread (scipy's EDT releases
@@ -246,13 +250,16 @@ class TargetMaps:
         if cached is None or cached[0].shape != hard.shape or not np.array_equal(cached[0], hard):
             return None
         value = cached[1].result() if isinstance(cached[1], Future) else cached[1]
-        return value if value.dtype == logits.dtype and value.device == logits.device else None
+        if isinstance(value, torch.Tensor) and (value.dtype != logits.dtype or value.device != logits.device):
+            return None
+        return value
 
-    def _prediction(self, what: str, fn, logits: torch.Tensor) -> torch.Tensor:
+    def _prediction(self, what: str, fn, logits: torch.Tensor):
+        """``fn(logits, hard)`` for the prediction thresholded at 0.5, cached per kind ``what``."""
         hard = (logits.detach() > 0).cpu().numpy()
         value = self._cached(what, hard, logits)
         if value is None:
-            value = fn(logits)
+            value = fn(logits, hard)
             self._pred[what] = (hard, value)
         return value
 
@@ -309,11 +316,15 @@ def prediction_contour_distance(logits: torch.Tensor, parallel: bool = True) -> 
     return to_tensor(_per_sample(contour_distance, hard, logits, parallel), logits)
 
 
-def prediction_contour(logits: torch.Tensor) -> torch.Tensor:
-    """Inner contour (0/1) of the prediction thresholded at p = 0.5, no gradient: foreground pixels
-    with a background neighbour across a face (the image border is not a contour), i.e.
-    :func:`skimage.segmentation.find_boundaries` with ``mode="inner"``, computed for the whole batch
-    with one binary erosion."""
-    hard = (logits.detach() > 0).cpu().numpy()
+def inner_contour(hard: np.ndarray) -> np.ndarray:
+    """Inner contour of a ``(B, 1, *spatial)`` bool stack: foreground pixels with a background
+    neighbour across a face (the image border is not a contour), i.e.
+    :func:`skimage.segmentation.find_boundaries` with ``mode="inner"``, for the whole batch with one
+    binary erosion."""
     cross = ndi.generate_binary_structure(hard.ndim - 2, 1).reshape((1, 1) + (3,) * (hard.ndim - 2))
-    return to_tensor(hard & ~ndi.binary_erosion(hard, cross, border_value=1), logits)
+    return hard & ~ndi.binary_erosion(hard, cross, border_value=1)
+
+
+def prediction_contour(logits: torch.Tensor) -> torch.Tensor:
+    """Inner contour (0/1) of the prediction thresholded at p = 0.5 (:func:`inner_contour`), no gradient."""
+    return to_tensor(inner_contour((logits.detach() > 0).cpu().numpy()), logits)
