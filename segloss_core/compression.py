@@ -51,55 +51,94 @@ class Compressed:
         return torch.gather(per_entry, 1, self.inverse.to(per_entry.device)).reshape(shape)
 
 
-def compress(logits: torch.Tensor, target: torch.Tensor, max_fraction: float = 0.25) -> Compressed | None:
+class Ranks:
+    """Each sample's distinct logits and every pixel's rank among them, computed once per batch and
+    shared by :func:`compress` and :func:`compress_with_maps` (binary logits ``(B, 1, *spatial)``)."""
+
+    def __init__(self, logits: torch.Tensor):
+        self.z = logits.detach().reshape(logits.shape[0], -1).cpu().numpy()
+        self.levels = [np.unique(row) for row in self.z]  # sorted distinct logits per sample
+        self._rank: dict[int, np.ndarray] = {}
+
+    def rank(self, i: int) -> np.ndarray:
+        """``(N,)`` int32 rank of every pixel's logit among sample ``i``'s distinct logits."""
+        if i not in self._rank:
+            u, z = self.levels[i], self.z[i]
+            if len(u) <= 2:  # one or two prediction values (hard or two-level soft masks): one comparison
+                self._rank[i] = (z > u[0]).view(np.uint8).astype(np.int32)
+            else:
+                self._rank[i] = np.searchsorted(u, z).astype(np.int32)
+        return self._rank[i]
+
+
+def _labels(target: torch.Tensor) -> np.ndarray:
+    """``(B|1, N)`` uint8 foreground indicator."""
+    return (target.detach() > 0.5).reshape(target.shape[0], -1).cpu().numpy().view(np.uint8)
+
+
+def compress(logits: torch.Tensor, target: torch.Tensor, max_fraction: float = 0.25,
+             ranks: Ranks | None = None) -> Compressed | None:
     """Distinct (z, g) pairs per sample, or None when they are too many to be worth it.
 
-    Background and foreground pixels are compressed separately (each entry's z is exactly one of
-    its pixels' logits, in any dtype); entries are ordered background first, each class by z.
+    Each pixel's key is ``2 * rank(z) + g``; a ``bincount`` per sample finds the pairs (each entry's
+    z is exactly one of its pixels' logits, in any dtype).
     """
-    b = logits.shape[0]
-    z = logits.detach().reshape(b, -1).cpu().numpy()  # NumPy's sort-based unique beats torch's on the CPU
-    fg = (target.detach() > 0.5).reshape(target.shape[0], -1).cpu().numpy()
-    n = z.shape[1]
-    sides = []  # per sample: (pixel indices, their z) of the background, then of the foreground
+    ranks = ranks or Ranks(logits)
+    b, n = ranks.z.shape
+    if max(len(u) for u in ranks.levels) > max_fraction * n:  # at least as many pairs as logits
+        return None
+    g = _labels(target)
+
+    def level_keys(i: int) -> np.ndarray:
+        return ranks.rank(i) * np.int32(2) + g[i if g.shape[0] == b else 0]
+
+    found, counts = [], []
     for i in range(b):
-        f = fg[i if fg.shape[0] == b else 0]
-        if i == 0 or fg.shape[0] == b:
-            idx = (np.flatnonzero(~f), np.flatnonzero(f))
-        sides.append([(ix, z[i, ix]) for ix in idx])
-    rows = []
-    for side in sides:
-        parts = [np.unique(v, return_counts=True) for _, v in side]
-        if sum(len(u) for u, _ in parts) > max_fraction * n:
+        c = np.bincount(level_keys(i), minlength=2 * len(ranks.levels[i]))
+        k = np.flatnonzero(c)
+        if len(k) > max_fraction * n:
             return None
-        rows.append(parts)
-    umax = max(len(p[0][0]) + len(p[1][0]) for p in rows)
-    zz = np.zeros((b, umax), dtype=z.dtype)
-    gg, ww = np.zeros((b, umax), dtype=z.dtype), np.zeros((b, umax), dtype=np.float64)
-    for i, ((ub, cb), (uf, cf)) in enumerate(rows):
-        k = len(ub)
-        zz[i, :k], zz[i, k:k + len(uf)] = ub, uf
-        gg[i, k:k + len(uf)] = 1
-        ww[i, :k], ww[i, k:k + len(uf)] = cb, cf
+        found.append(k)
+        counts.append(c[k])
+    return _assemble(logits, ranks, found, counts, 2, level_keys, lambda keys: keys % 2)
+
+
+def _assemble(logits, ranks: Ranks, found, counts, per_rank: int, level_keys, label_of,
+              extra=None) -> Compressed:
+    """Padded ``(B, 1, U, 1)`` entries from each sample's distinct keys ``found`` (key //
+    ``per_rank`` is the rank of z) and their pixel counts; ``extra(pad, keys)`` adds the maps."""
+    b, n = ranks.z.shape
+    dev = logits.device
+    per_sample = np.array([len(k) for k in found])
+    umax = int(per_sample.max())
+    keys = np.concatenate(found)
+    sample = np.repeat(np.arange(b), per_sample)
+    pos = torch.from_numpy(sample * umax + np.concatenate([np.arange(m) for m in per_sample])).to(dev)
+
+    def pad(values) -> torch.Tensor:
+        out = torch.zeros(b * umax, dtype=logits.dtype, device=dev)
+        out[pos] = torch.as_tensor(values).to(device=dev, dtype=logits.dtype)
+        return out.reshape(b, 1, umax, 1)
 
     def inverse() -> torch.Tensor:
-        inv = np.empty((b, n), dtype=np.int64)
-        for i, ((ib, vb), (i_f, vf)) in enumerate(sides):
-            (ub, _), (uf, _) = rows[i]
-            inv[i, ib] = np.searchsorted(ub, vb)
-            inv[i, i_f] = len(ub) + np.searchsorted(uf, vf)
-        return torch.from_numpy(inv).to(logits.device)
+        rows = []
+        for i in range(b):
+            lut = np.zeros(int(found[i][-1]) + 1, dtype=np.int64)
+            lut[found[i]] = np.arange(len(found[i]))
+            rows.append(lut[level_keys(i)])
+        return torch.from_numpy(np.stack(rows)).to(dev)
 
-    shape = (b, 1, umax, 1)
-    dev = logits.device
-    out = Compressed(torch.from_numpy(zz).to(dev).reshape(shape), torch.from_numpy(gg).to(dev).reshape(shape),
-                     torch.from_numpy(ww).to(device=dev, dtype=logits.dtype).reshape(shape), n)
+    z = np.concatenate([u[k // per_rank] for u, k in zip(ranks.levels, found)])
+    g = pad(label_of(keys))
+    out = Compressed(pad(z), g, pad(np.concatenate(counts)), n,
+                     maps=extra(pad, keys, g) if extra is not None else None)
     out._inverse_fn = inverse
     return out
 
 
 def compress_with_maps(logits: torch.Tensor, target: torch.Tensor, maps: TargetMaps, names,
-                       max_fraction: float = 0.25, max_keys: int = 2**24) -> Compressed | None:
+                       max_fraction: float = 0.25, max_keys: int = 2**24,
+                       ranks: Ranks | None = None) -> Compressed | None:
     """Distinct ``(z, g, values of the maps in names)`` tuples per sample, or None when they are too
     many to be worth it (or the key space too large). Binary, batch-1 ground truth.
 
@@ -110,68 +149,37 @@ def compress_with_maps(logits: torch.Tensor, target: torch.Tensor, maps: TargetM
     """
     if maps.target.shape[0] != 1 or logits.shape[1] != 1:
         return None
-    b, dev = logits.shape[0], logits.device
-    z = logits.detach().reshape(b, -1).cpu().numpy()
-    n = z.shape[1]
-    g = (target.detach() > 0.5).reshape(-1).cpu().numpy().view(np.uint8)
+    ranks = ranks or Ranks(logits)
+    b, n = ranks.z.shape
+    g = _labels(target)[0]
     gt_code, n_gt, gt_pixel = maps.pixel_codes(tuple(m for m in names if m in MapView.TARGET_MAPS))
     n_bit = 2 if "prediction_contour" in names else 1
     stride = n_gt * n_bit  # keys per (z, g)
-    base = g.astype(np.int32) * np.int32(stride) + gt_code[0].astype(np.int32) * np.int32(n_bit)
-    bits = None
-    if n_bit == 2:
-        bits = maps.prediction_contour_mask(logits).reshape(b, -1).view(np.uint8)
-    levels = [np.unique(z[i]) for i in range(b)]  # distinct logits per sample
-    if max(len(u) for u in levels) * 2 * stride > max_keys:
+    if max(len(u) for u in ranks.levels) * 2 * stride > max_keys:
         return None
+    base = g.astype(np.int32) * np.int32(stride) + gt_code[0].astype(np.int32) * np.int32(n_bit)
+    bits = maps.prediction_contour_mask(logits).reshape(b, -1).view(np.uint8) if n_bit == 2 else None
 
     def level_keys(i: int) -> np.ndarray:
-        u = levels[i]
-        if len(u) <= 2:  # one or two prediction values (hard or soft two-level masks): rank by one comparison
-            rank = (z[i] > u[0]).view(np.uint8).astype(np.int32)
-        else:
-            rank = np.searchsorted(u, z[i]).astype(np.int32)
-        key = rank * np.int32(2 * stride) + base
+        key = ranks.rank(i) * np.int32(2 * stride) + base
         return key if bits is None else key + bits[i]
 
     found, counts = [], []
     for i in range(b):
-        c = np.bincount(level_keys(i), minlength=len(levels[i]) * 2 * stride)
+        c = np.bincount(level_keys(i), minlength=len(ranks.levels[i]) * 2 * stride)
         k = np.flatnonzero(c)
         if len(k) > max_fraction * n:
             return None
         found.append(k)
         counts.append(c[k])
-    per_sample = np.array([len(k) for k in found])
-    umax = int(per_sample.max())
-    keys = np.concatenate(found)
-    sample = np.repeat(np.arange(b), per_sample)
-    pos = torch.from_numpy(sample * umax + np.concatenate([np.arange(m) for m in per_sample])).to(dev)
-    z_entry = np.concatenate([u[k // (2 * stride)] for u, k in zip(levels, found)])
-    g_entry = (keys // stride) % 2
-    code = (keys // n_bit) % n_gt
-    pixel = torch.from_numpy(gt_pixel[code]).to(dev)  # a ground-truth pixel with these map values
 
-    def padded(values: np.ndarray | torch.Tensor) -> torch.Tensor:
-        values = torch.as_tensor(values).to(device=dev, dtype=logits.dtype)
-        out = torch.zeros(b * umax, dtype=logits.dtype, device=dev)
-        out[pos] = values
-        return out.reshape(b, 1, umax, 1)
+    def view(pad, keys, g_entry):
+        pixel = torch.from_numpy(gt_pixel[(keys // n_bit) % n_gt]).to(logits.device)  # holds these map values
 
-    def at_gt_pixel(full: torch.Tensor) -> torch.Tensor:
-        """A ``(1, 1, *spatial)`` ground-truth map -> its ``(B, 1, U, 1)`` values at the entries."""
-        return padded(full.detach().reshape(-1)[pixel])
+        def at_gt_pixel(full: torch.Tensor) -> torch.Tensor:
+            """A ``(1, 1, *spatial)`` ground-truth map -> its ``(B, 1, U, 1)`` values at the entries."""
+            return pad(full.detach().reshape(-1)[pixel])
 
-    def inverse() -> torch.Tensor:
-        rows = []
-        for i in range(b):
-            lut = np.zeros(len(levels[i]) * 2 * stride, dtype=np.int64)
-            lut[found[i]] = np.arange(len(found[i]))
-            rows.append(lut[level_keys(i)])
-        return torch.from_numpy(np.stack(rows)).to(dev)
+        return MapView(maps, g_entry, at_gt_pixel, pad(keys % n_bit) if n_bit == 2 else None)
 
-    gz = padded(g_entry)
-    contour = padded(keys % n_bit) if n_bit == 2 else None
-    out = Compressed(padded(z_entry), gz, padded(np.concatenate(counts)), n, maps=MapView(maps, gz, at_gt_pixel, contour))
-    out._inverse_fn = inverse
-    return out
+    return _assemble(logits, ranks, found, counts, 2 * stride, level_keys, lambda keys: (keys // stride) % 2, view)

@@ -22,7 +22,7 @@ from typing import Any, Iterable
 
 import torch
 
-from .compression import Compressed, compress, compress_with_maps
+from .compression import Compressed, Ranks, compress, compress_with_maps
 from .distance import TargetMaps
 from .registry import get
 from .tensors import check_pair, probs, weighted_pixels
@@ -128,9 +128,11 @@ def loss_gradients(logits: torch.Tensor, target: torch.Tensor, keys: Iterable[st
         maps = TargetMaps(target)
     idx = region_index(logits, target)
     regions = _Lazy(lambda: Regions(idx, logits.dtype))  # only losses on the full batch need it
-    pairs = _Lazy(lambda: compress(logits, target) if compress_pixels and binary else None)
+    ranks = _Lazy(lambda: Ranks(logits))  # shared by both compressions
+    pairs = _Lazy(lambda: compress(logits, target, ranks=ranks()) if compress_pixels and binary else None)
     map_names = tuple(dict.fromkeys(m for s in specs for m in s.pixel_maps))
-    tuples = _Lazy(lambda: _compress_maps(logits, target, maps, map_names) if compress_pixels and binary else None)
+    tuples = _Lazy(lambda: compress_with_maps(logits, target, maps, map_names, ranks=ranks())
+                   if compress_pixels and binary and maps is not None else None)
     if maps is not None and binary and any(s.prediction_distance for s in specs):
         maps.prefetch_prediction_distance(logits)  # overlaps with the losses evaluated before it
 
@@ -201,12 +203,6 @@ class _Lazy:
         if not self._done:
             self._value, self._done = self._fn(), True
         return self._value
-
-
-def _compress_maps(logits, target, maps, names):
-    if maps is None:
-        return None
-    return compress_with_maps(logits, target, maps, names)
 
 
 def _on_compressed(spec, comp: Compressed, kw, shape):
