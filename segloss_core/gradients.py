@@ -78,14 +78,20 @@ class Regions:
     """TP/FP/FN/TN membership of every pixel (``(B, M)`` region ids), with optional pixel
     multiplicities, so that each loss's region sums are one ``scatter_add`` per batch."""
 
+    LANES = 8  # partial sums per region: consecutive pixels of one region do not wait on one accumulator
+
     def __init__(self, idx: torch.Tensor, dtype: torch.dtype, weight: torch.Tensor | None = None):
-        self.idx = idx
+        lane = torch.arange(idx.shape[1], device=idx.device) % self.LANES
+        self.idx = idx * self.LANES + lane  # (B, M) slot of each pixel among 4 regions × LANES
         self.weight = None if weight is None else weight.to(dtype)
-        ones = torch.ones((), dtype=dtype, device=idx.device).expand(idx.shape)  # no allocation
-        self.counts = self._sums(ones if self.weight is None else self.weight)  # (B, 4)
+        ones = torch.ones((), dtype=torch.float64, device=idx.device).expand(idx.shape)  # no allocation
+        # pixel counts in float64 (exact for any image size); the same dtype as the sums for the means
+        self.counts_f64 = self._sums(ones if self.weight is None else self.weight.double())  # (B, 4)
+        self.counts = self.counts_f64.to(dtype)
 
     def _sums(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.zeros(x.shape[0], 4, dtype=x.dtype, device=x.device).scatter_add_(1, self.idx, x)
+        slots = torch.zeros(x.shape[0], 4 * self.LANES, dtype=x.dtype, device=x.device).scatter_add_(1, self.idx, x)
+        return slots.view(x.shape[0], 4, self.LANES).sum(-1)
 
     def summarize(self, abs_grad: torch.Tensor):
         """``(B, M)`` per-pixel |grad| -> L2 norm ``(B,)`` and per-region means ``{region: (B,)}``."""
@@ -159,8 +165,7 @@ def loss_gradients(logits: torch.Tensor, target: torch.Tensor, keys: Iterable[st
     for (key, spec), (value, l2, reg, grad_fn) in zip(always_full, done):
         kw = params.get(key, {})
         out[key] = _result(spec, kw, value, l2, reg, grad_fn, logits, target, maps, wrt_probs)
-    cnt = torch.zeros(idx.shape[0], 4, dtype=torch.float64, device=idx.device).scatter_add_(
-        1, idx, torch.ones((), dtype=torch.float64, device=idx.device).expand(idx.shape))
+    cnt = regions().counts_f64
     return GradientReport({k: out[k] for k in keys}, {r: cnt[:, i] for i, r in enumerate(REGIONS)})
 
 
