@@ -97,7 +97,7 @@ class Regions:
         """``(B, M)`` per-pixel |grad| -> L2 norm ``(B,)`` and per-region means ``{region: (B,)}``."""
         if self.weight is None:
             sums = self._sums(abs_grad)
-            l2 = torch.linalg.vector_norm(abs_grad, dim=1, dtype=torch.float64)
+            l2 = torch.linalg.vector_norm(abs_grad, dim=1).double()  # in the gradient's dtype: no copy
         else:
             wa = abs_grad * self.weight
             sums = self._sums(wa)
