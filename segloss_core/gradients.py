@@ -61,7 +61,7 @@ class GradientReport:
 
 
 def region_index(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per pixel 0 TP, 1 FP, 2 FN, 3 TN of the thresholded prediction, shape ``(B, M)``
+    """Per pixel 0 TP, 1 FP, 2 FN, 3 TN of the thresholded prediction, shape ``(B, M)``, uint8
     (binary: p > 0.5; multi-class: argmax, over the non-background channels)."""
     if logits.shape[1] == 1:
         pred = logits.detach() > 0
@@ -70,8 +70,8 @@ def region_index(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         k = logits.shape[1]
         pred = torch.nn.functional.one_hot(logits.detach().argmax(1), k).movedim(-1, 1)[:, 1:].bool()
         gt = target[:, 1:] > 0.5
-    idx = (~pred).to(torch.uint8) * 2 + (~gt).to(torch.uint8)  # bytes until the last step: cheap
-    return idx.reshape(idx.shape[0], -1).long()
+    idx = (~pred).to(torch.uint8) * 2 + (~gt).to(torch.uint8)  # bytes: cheap to build and keep
+    return idx.reshape(idx.shape[0], -1)
 
 
 class Regions:
@@ -82,7 +82,7 @@ class Regions:
 
     def __init__(self, idx: torch.Tensor, dtype: torch.dtype, weight: torch.Tensor | None = None):
         lane = torch.arange(idx.shape[1], device=idx.device) % self.LANES
-        self.idx = idx * self.LANES + lane  # (B, M) slot of each pixel among 4 regions × LANES
+        self.idx = idx.long().mul_(self.LANES).add_(lane)  # (B, M) slot of each pixel among 4 regions × LANES
         self.weight = None if weight is None else weight.to(dtype)
         ones = torch.ones((), dtype=torch.float64, device=idx.device).expand(idx.shape)  # no allocation
         # pixel counts in float64 (exact for any image size); the same dtype as the sums for the means
