@@ -115,6 +115,11 @@ class LossSpec:
         return self.fn(logits, target, **kwargs)
 
 
+_LOVASZ_TIES = ("Pixels with equal errors get the gradient averaged over all orders of the tie, so identical "
+                "pixels get identical gradients (torch.sort alone leaves a raster-order pattern); the value "
+                "does not depend on the order.")
+
+
 def _smooth(default: float = 1.0) -> Param:
     return Param("smooth", default, 1e-6, 100.0, log=True,
                  help="smoothing s added to numerator and denominator; decides empty and tiny objects")
@@ -198,11 +203,13 @@ _SPECS = [
              reducible=True, use_case="Smoothed Dice loss (log-cosh as in regression); for skewed data sets."),
     LossSpec("lovasz_hinge", "Lovász hinge", "region", LV.lovasz_hinge,
              r"\overline{\Delta_J}\big(\max(0, 1 - z(2g-1))\big)", "Berman, Rannen Triki & Blaschko, CVPR 2018",
-             reducible=True, use_case="Binary surrogate of IoU on logits (per image)."),
+             reducible=True, use_case="Binary surrogate of IoU on logits (per image).",
+             notes=_LOVASZ_TIES),
     LossSpec("lovasz_softmax", "Lovász-Softmax", "region", LV.lovasz_softmax,
              r"\frac{1}{|C|}\sum_{c} \overline{\Delta_{J_c}}\big(|g_c - p_c|\big)", "Berman, Rannen Triki & Blaschko, CVPR 2018",
              (Param("classes", "present", choices=("present", "all"), help="average over present classes or all"),),
-             multiclass=True, reducible=True, use_case="Convex surrogate of mean IoU on probabilities."),
+             multiclass=True, reducible=True, use_case="Convex surrogate of mean IoU on probabilities.",
+             notes=_LOVASZ_TIES),
     # ---- boundary-based
     LossSpec("boundary", "Boundary loss", "boundary", B.boundary,
              r"\frac{1}{N}\sum_x \varphi_G(x)\,p(x)", "Kervadec et al., MIDL 2019", needs_maps=True,
