@@ -16,6 +16,7 @@ exactly those of the full image, and the per-pixel map is expanded back only whe
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -147,26 +148,60 @@ def loss_gradients(logits: torch.Tensor, target: torch.Tensor, keys: Iterable[st
 
     # Losses that always need the full image (spatial statistics, prediction distance fields) run on
     # a worker thread while this one evaluates the compressed ones: their large tensor operations
-    # release the GIL, the many small compressed ones mostly hold it, so the two overlap.
+    # release the GIL, the many small compressed ones mostly hold it, so the two overlap. Whichever
+    # thread is free takes the next one (the worker from the front, this thread from the back).
     always_full = [(k, s) for k, s in zip(keys, specs)
                    if not ((s.reducible or s.pixel_maps) and compress_pixels and binary)]
     always_full.sort(key=lambda ks: ks[1].prediction_distance)  # those waiting for the prefetch last
-    background = len(always_full) < len(keys)
-    job = _full_worker().submit(lambda: [full(s, params.get(k, {})) for k, s in always_full]) if background else None
+    queue = _FullQueue(always_full, lambda ks: full(ks[1], params.get(ks[0], {})))
+    job = _full_worker().submit(queue.drain_front) if len(always_full) < len(keys) else None
     out: dict[str, LossResult] = {}
     for key, spec in zip(keys, specs):
-        if any(key == k for k, _ in always_full):
+        if key in queue.keys:
             continue
         kw = params.get(key, {})
         comp = pairs() if spec.reducible else tuples()
         value, l2, reg, grad_fn = _on_compressed(spec, comp, kw, logits.shape) if comp is not None else full(spec, kw)
         out[key] = _result(spec, kw, value, l2, reg, grad_fn, logits, target, maps, wrt_probs)
-    done = job.result() if job is not None else [full(s, params.get(k, {})) for k, s in always_full]
-    for (key, spec), (value, l2, reg, grad_fn) in zip(always_full, done):
+    queue.drain_back()
+    if job is not None:
+        job.result()
+    for (key, spec), (value, l2, reg, grad_fn) in zip(always_full, queue.results):
         kw = params.get(key, {})
         out[key] = _result(spec, kw, value, l2, reg, grad_fn, logits, target, maps, wrt_probs)
     cnt = regions().counts_f64
     return GradientReport({k: out[k] for k in keys}, {r: cnt[:, i] for i, r in enumerate(REGIONS)})
+
+
+class _FullQueue:
+    """Items evaluated by two threads, one taking from the front and one from the back."""
+
+    def __init__(self, items, fn):
+        self.items, self.fn = items, fn
+        self.keys = {k for k, _ in items}
+        self.results: list = [None] * len(items)
+        self._lock = threading.Lock()
+        self._front, self._back = 0, len(items)
+
+    def _take(self, front: bool) -> int | None:
+        with self._lock:
+            if self._front >= self._back:
+                return None
+            if front:
+                self._front += 1
+                return self._front - 1
+            self._back -= 1
+            return self._back
+
+    def _drain(self, front: bool) -> None:
+        while (i := self._take(front)) is not None:
+            self.results[i] = self.fn(self.items[i])
+
+    def drain_front(self) -> None:
+        self._drain(True)
+
+    def drain_back(self) -> None:
+        self._drain(False)
 
 
 _FULL: ThreadPoolExecutor | None = None
