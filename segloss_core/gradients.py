@@ -133,8 +133,7 @@ def loss_gradients(logits: torch.Tensor, target: torch.Tensor, keys: Iterable[st
     binary = logits.shape[1] == 1
     if maps is None and binary and any(s.needs_maps for s in specs):
         maps = TargetMaps(target)
-    idx = region_index(logits, target)
-    regions = _Lazy(lambda: Regions(idx, logits.dtype))  # only losses on the full batch need it
+    regions = _Lazy(lambda: Regions(region_index(logits, target), logits.dtype))  # built on first use
     ranks = _Lazy(lambda: Ranks(logits))  # shared by both compressions
     pairs = _Lazy(lambda: compress(logits, target, ranks=ranks()) if compress_pixels and binary else None)
     map_names = tuple(dict.fromkeys(m for s in specs for m in s.pixel_maps))
@@ -238,10 +237,13 @@ class _Lazy:
 
     def __init__(self, fn):
         self._fn, self._done, self._value = fn, False, None
+        self._lock = threading.Lock()  # the worker thread and this one may ask at once
 
     def __call__(self):
         if not self._done:
-            self._value, self._done = self._fn(), True
+            with self._lock:
+                if not self._done:
+                    self._value, self._done = self._fn(), True
         return self._value
 
 
