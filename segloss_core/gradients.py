@@ -12,7 +12,10 @@ count of each region (a region with no pixel reports a mean of 0 and count 0).
 Speed: binary losses flagged ``reducible`` in the registry are evaluated on each sample's distinct
 ``(z, g)`` pairs, and those with ``pixel_maps`` on the distinct ``(z, g, map values)`` tuples,
 weighted by their pixel counts (:mod:`segloss_core.compression`); the values and gradients are
-exactly those of the full image, and the per-pixel map is expanded back only when asked for.
+exactly those of the full image, and the per-pixel map is expanded back only when asked for. The
+losses that need the whole image (CMSS, Hausdorff DT) run on a worker thread meanwhile, and the
+distance fields of the thresholded predictions are started in the background
+(:meth:`~segloss_core.distance.TargetMaps.prefetch_prediction_distance`).
 """
 from __future__ import annotations
 

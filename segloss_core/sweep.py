@@ -1,7 +1,8 @@
 """The sweep engine: one ground truth, a stack of predictions, many losses, in batched passes.
 
 * Ground-truth distance maps are computed once per sweep (:class:`~segloss_core.distance.TargetMaps`)
-  and shared by every loss and every level.
+  and shared by every loss and every level; :func:`prepare_maps` builds them ahead and starts the
+  prediction distance fields in the background, so several sweeps overlap (the survey does this).
 * Predictions are processed in chunks of ``chunk`` samples so memory stays bounded whatever the
   number of levels.
 * Parameter grids (:func:`param_grid`) are batched too: every grid point becomes a sample with its
