@@ -228,3 +228,19 @@ def test_probability_gradient_summaries_are_of_the_probability_gradient(stack):
             assert res.grad_l2[k][i] == pytest.approx(np.sqrt((g**2).sum()), rel=1e-5)
             fn = gt & ~(preds[3 + i] > 0.5)
             assert res.region_grad[k]["fn"][i] == pytest.approx(np.abs(g[fn]).mean(), rel=1e-5)
+
+
+def test_prepared_maps_give_the_same_sweep(stack):
+    from concurrent.futures import Future
+
+    from segloss_core.sweep import prepare_maps
+    gt, preds = stack
+    keys = ["hausdorff_dt", "shape_aware", "boundary", "cmss", "dice"]
+    assert prepare_maps(gt, preds, ["dice", "focal"], dtype=torch.float64) is None  # nothing needs maps
+    maps = prepare_maps(gt, preds, keys, dtype=torch.float64)
+    assert isinstance(maps._pred["distance"][1], Future)  # the prediction fields were started ahead
+    a = run_sweep(gt, preds, keys, dtype=torch.float64, maps=maps, keep_grads=True)
+    b = run_sweep(gt, preds, keys, dtype=torch.float64, keep_grads=True)
+    for k in keys:
+        np.testing.assert_array_equal(a.values[k], b.values[k])
+        np.testing.assert_array_equal(a.grads[k], b.grads[k])
