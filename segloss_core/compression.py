@@ -28,8 +28,8 @@ from .distance import MapView, TargetMaps
 class Compressed:
     """A binary batch as distinct per-pixel inputs per sample: ``z, g, w`` are ``(B, 1, U, 1)``
     (padding has weight 0); :attr:`inverse` ``(B, N)`` maps every pixel to its entry (computed on
-    first use for :func:`compress`: only per-pixel gradient maps need it). ``maps`` is the view of
-    the distance maps at the entries (:func:`compress_with_maps` only)."""
+    first use: only per-pixel gradient maps need it). ``maps`` is the view of the distance maps at
+    the entries (:func:`compress_with_maps` only)."""
 
     z: torch.Tensor
     g: torch.Tensor
@@ -106,7 +106,8 @@ def compress(logits: torch.Tensor, target: torch.Tensor, max_fraction: float = 0
 def _assemble(logits, ranks: Ranks, found, counts, per_rank: int, level_keys, label_of,
               extra=None) -> Compressed:
     """Padded ``(B, 1, U, 1)`` entries from each sample's distinct keys ``found`` (key //
-    ``per_rank`` is the rank of z) and their pixel counts; ``extra(pad, keys)`` adds the maps."""
+    ``per_rank`` is the rank of z) and their pixel counts; ``extra(pad, keys, g)`` builds the
+    :class:`MapView` of the entries."""
     b, n = ranks.z.shape
     dev = logits.device
     per_sample = np.array([len(k) for k in found])
