@@ -176,15 +176,22 @@ def per_sample(x, b):
     return x.reshape(b, -1).mean(1)
 
 
+def assert_matches_monai(ours, ref, t, z, *, value_tol=(1e-10, 1e-12), grad_tol=(1e-8, 1e-12)):
+    """Our loss ``ours(z)`` and a MONAI loss ``ref`` (reduction="none", averaged per sample) agree in
+    value and in gradient with respect to the logits, within (rtol, atol)."""
+    v, gr = val_grad(ours, z)
+    rv, rg = val_grad(lambda x: per_sample(ref(x, t), len(t)), z)
+    torch.testing.assert_close(v, rv, rtol=value_tol[0], atol=value_tol[1])
+    torch.testing.assert_close(gr, rg, rtol=grad_tol[0], atol=grad_tol[1])
+    return v
+
+
 @pytest.mark.parametrize("dim", PAIRS)
 @pytest.mark.parametrize("smooth", [1.0, 1e-5])
 def test_dice_vs_monai(dim, smooth):
     t, z = PAIRS[dim]()
     ref = DiceLoss(sigmoid=True, smooth_nr=smooth, smooth_dr=smooth, reduction="none")
-    v, gr = val_grad(lambda x: REGISTRY["dice"](x, t, smooth=smooth), z)
-    rv, rg = val_grad(lambda x: per_sample(ref(x, t), len(t)), z)
-    torch.testing.assert_close(v, rv, rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(gr, rg, rtol=1e-8, atol=1e-12)
+    assert_matches_monai(lambda x: REGISTRY["dice"](x, t, smooth=smooth), ref, t, z)
 
 
 @pytest.mark.parametrize("dim", PAIRS)
@@ -193,10 +200,7 @@ def test_squared_dice_vs_monai(dim):
     # fp/fn, so 1 - (2Σpg + s)/(Σp² + Σg² + s): the V-Net form.
     t, z = PAIRS[dim]()
     ref = DiceLoss(sigmoid=True, squared_pred=True, smooth_nr=1.0, smooth_dr=1.0, reduction="none")
-    v, gr = val_grad(lambda x: REGISTRY["squared_dice"](x, t, smooth=1.0), z)
-    rv, rg = val_grad(lambda x: per_sample(ref(x, t), len(t)), z)
-    torch.testing.assert_close(v, rv, rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(gr, rg, rtol=1e-8, atol=1e-12)
+    assert_matches_monai(lambda x: REGISTRY["squared_dice"](x, t, smooth=1.0), ref, t, z)
 
 
 @pytest.mark.parametrize("dim", PAIRS)
@@ -205,10 +209,7 @@ def test_jaccard_vs_monai(dim):
     # U = Σp + Σg - TP. So MONAI with s = 2 is our 1 - (TP + 1)/(U + 1), i.e. smooth = 1.
     t, z = PAIRS[dim]()
     ref = DiceLoss(sigmoid=True, jaccard=True, smooth_nr=2.0, smooth_dr=2.0, reduction="none")
-    v, gr = val_grad(lambda x: REGISTRY["jaccard"](x, t, smooth=1.0), z)
-    rv, rg = val_grad(lambda x: per_sample(ref(x, t), len(t)), z)
-    torch.testing.assert_close(v, rv, rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(gr, rg, rtol=1e-8, atol=1e-12)
+    assert_matches_monai(lambda x: REGISTRY["jaccard"](x, t, smooth=1.0), ref, t, z)
 
 
 @pytest.mark.parametrize("dim", PAIRS)
@@ -218,10 +219,7 @@ def test_tversky_vs_monai(dim, alpha, beta, smooth):
     # the pairs have FP != FN.
     t, z = PAIRS[dim]()
     ref = TverskyLoss(sigmoid=True, alpha=alpha, beta=beta, smooth_nr=smooth, smooth_dr=smooth, reduction="none")
-    v, gr = val_grad(lambda x: REGISTRY["tversky"](x, t, alpha=alpha, beta=beta, smooth=smooth), z)
-    rv, rg = val_grad(lambda x: per_sample(ref(x, t), len(t)), z)
-    torch.testing.assert_close(v, rv, rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(gr, rg, rtol=1e-8, atol=1e-12)
+    assert_matches_monai(lambda x: REGISTRY["tversky"](x, t, alpha=alpha, beta=beta, smooth=smooth), ref, t, z)
 
 
 @pytest.mark.parametrize("dim", PAIRS)
@@ -278,10 +276,8 @@ def test_hausdorff_dt_vs_monai(dim, alpha):
     # distance fields are float32, hence rtol 1e-6.
     t, z = PAIRS[dim]()
     ref = HausdorffDTLoss(alpha=alpha, sigmoid=True, include_background=True, reduction="none")
-    v, gr = val_grad(lambda x: REGISTRY["hausdorff_dt"](x, t, alpha=alpha), z)
-    rv, rg = val_grad(lambda x: per_sample(ref(x, t), len(t)), z)
-    torch.testing.assert_close(v, rv, rtol=1e-6, atol=1e-9)
-    torch.testing.assert_close(gr, rg, rtol=1e-6, atol=1e-10)
+    assert_matches_monai(lambda x: REGISTRY["hausdorff_dt"](x, t, alpha=alpha), ref, t, z,
+                         value_tol=(1e-6, 1e-9), grad_tol=(1e-6, 1e-10))
 
 
 @pytest.mark.parametrize("dim", PAIRS)
@@ -290,10 +286,8 @@ def test_boundary_vs_monai(dim):
     # zero for empty/full masks) -- also our NumPy reference.
     t, z = PAIRS[dim]()
     ref = BoundaryLoss(sigmoid=True, reduction="none")
-    v, gr = val_grad(lambda x: REGISTRY["boundary"](x, t), z)
-    rv, rg = val_grad(lambda x: per_sample(ref(x, t), len(t)), z)
-    torch.testing.assert_close(v, rv, rtol=1e-6, atol=1e-9)
-    torch.testing.assert_close(gr, rg, rtol=1e-6, atol=1e-12)
+    v = assert_matches_monai(lambda x: REGISTRY["boundary"](x, t), ref, t, z,
+                             value_tol=(1e-6, 1e-9), grad_tol=(1e-6, 1e-12))
     torch.testing.assert_close(v, torch.tensor(np_boundary(z.numpy(), t.numpy())), rtol=1e-10, atol=1e-12)
 
 
@@ -302,10 +296,7 @@ def test_multiclass_dice_vs_monai():
     # mean over all classes, which is what MONAI's per-class (B, C) values average to.
     t, z, _ = multiclass_pairs()
     ref = DiceLoss(softmax=True, smooth_nr=1.0, smooth_dr=1.0, reduction="none")
-    v, gr = val_grad(lambda x: REGISTRY["dice"](x, t), z)
-    rv, rg = val_grad(lambda x: per_sample(ref(x, t), len(t)), z)
-    torch.testing.assert_close(v, rv, rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(gr, rg, rtol=1e-8, atol=1e-12)
+    assert_matches_monai(lambda x: REGISTRY["dice"](x, t), ref, t, z)
 
 
 def test_multiclass_tversky_vs_monai():
