@@ -46,6 +46,11 @@ def figure(at: AppTest, key: str) -> dict:
     raise AssertionError(f"no chart with key {key!r}; have {[k for k, _ in charts]}")
 
 
+def infos(at: AppTest) -> str:
+    """All st.info texts on the page (notices such as the bad-link fallbacks), joined by " | "."""
+    return " | ".join(str(e.value) for e in at.info)
+
+
 def markdown(at: AppTest) -> str:
     """All markdown text on the page, one element a line."""
     return "\n".join(str(e.value) for e in at.markdown)

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from segloss_app import compute_analysis as ca
 
 import apptest_utils as U
-from apptest_utils import APP, arr, figure, markdown, ok  # noqa: F401
+from apptest_utils import APP, arr, figure, infos, markdown, ok  # noqa: F401
 
 PAGE = "pages/gradients.py"
 
@@ -97,7 +97,7 @@ def test_query_params_restore_the_state():
 def test_bad_query_params_fall_back_with_a_notice():
     at = run_page({"grad_fn": "2", "grad_wrt": "sideways", "grad_losses": "dice,bogus", "grad_n": "x"})
     ok(at)
-    notice = " ".join(str(e.value) for e in at.info)
+    notice = infos(at)
     for name in ("grad_fn", "grad_wrt", "grad_losses", "grad_n"):
         assert name in notice
     assert at.slider(key="grad_fn").value == 0.2

@@ -19,7 +19,7 @@ from segloss_core.registry import KEYS
 from segloss_core.survey import SurveyConfig, run_survey
 
 import apptest_utils as U
-from apptest_utils import APP, arr, figure, markdown, ok  # noqa: F401
+from apptest_utils import APP, arr, figure, infos, markdown, ok  # noqa: F401
 
 PAGE = "pages/large_vs_small.py"
 
@@ -165,7 +165,7 @@ def test_query_params_restore_the_state():
 def test_bad_query_params_fall_back_with_a_notice():
     at = run_page({"lvs_small_r": "abc", "lvs_fpmode": "ring", "lvs_levels": "5000", "lvs_losses": "dice,nope"})
     ok(at)
-    notice = " ".join(str(e.value) for e in at.info)
+    notice = infos(at)
     for name in ("lvs_small_r", "lvs_fpmode", "lvs_levels", "lvs_losses"):
         assert name in notice
     assert at.slider(key="lvs_small_r").value == 6.0

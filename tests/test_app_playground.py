@@ -22,7 +22,7 @@ from segloss_core.masks import load_mask, save_mask_png
 from segloss_core.registry import KEYS, REGISTRY
 
 import apptest_utils as U
-from apptest_utils import APP, arr, figure, ok  # noqa: F401
+from apptest_utils import APP, arr, figure, infos, ok  # noqa: F401
 
 PAGE = "pages/playground.py"
 
@@ -39,10 +39,6 @@ def loss_values(at: AppTest) -> dict[str, float]:
 
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
-
-
-def infos(at: AppTest) -> str:
-    return " | ".join(str(e.value) for e in at.info)
 
 
 def data_url(rgba: np.ndarray) -> str:

@@ -16,7 +16,7 @@ from segloss_app import compute_analysis as ca
 from segloss_core.monotonic import analyze
 
 import apptest_utils as U
-from apptest_utils import APP, arr, figure, ok  # noqa: F401
+from apptest_utils import APP, arr, figure, infos, ok  # noqa: F401
 
 PAGE = "pages/tune.py"
 
@@ -118,7 +118,7 @@ def test_query_params_restore_the_state():
 def test_bad_query_params_fall_back_with_a_notice():
     at = run_page({"tune_loss": "nope", "tune_quantity": "magic", "tune_level": "-3"})
     ok(at)
-    notice = " ".join(str(e.value) for e in at.info)
+    notice = infos(at)
     for name in ("tune_loss", "tune_quantity", "tune_level"):
         assert name in notice
     assert at.selectbox(key="tune_loss").value == "focal"
