@@ -269,14 +269,19 @@ def _upload_ui(label: str, key: str, kind: str, size_hint: str) -> tuple[np.ndar
     return res.array, f.name
 
 
+def _source_radio(options: dict[str, str], key: str, default: str, present: bool) -> str:
+    """A "Source" radio over ``options`` (value -> label); presenter mode hides "upload"."""
+    sources = [s for s in options if not (present and s == "upload")]
+    if st.session_state.get(key) not in sources:
+        st.session_state[key] = default
+    return st.radio("Source", sources, format_func=options.get, key=key, horizontal=True)
+
+
 def ground_truth_ui(present: bool) -> tuple[np.ndarray | None, list[str], tuple[int, int] | None]:
     """The ground-truth controls; returns the mask (or None), notes, and the upload's original shape."""
     ss = st.session_state
     st.subheader("Ground truth")
-    sources = [s for s in GT_SOURCES if not (present and s == "upload")]
-    if ss.get("pg_src") not in sources:
-        ss["pg_src"] = "shape"
-    src = st.radio("Source", sources, format_func=GT_SOURCES.get, key="pg_src", horizontal=True)
+    src = _source_radio(GT_SOURCES, "pg_src", "shape", present)
     size = int(ss.get("pg_size", "256"))
     notes: list[str] = []
     original = None
@@ -407,10 +412,7 @@ def prediction_ui(gt: np.ndarray, present: bool, original: tuple[int, int] | Non
     """The prediction controls; returns ``{"hard", "soft", "counts", "messages"}`` or None."""
     ss = st.session_state
     st.subheader("Prediction")
-    sources = [s for s in PRED_SOURCES if not (present and s == "upload")]
-    if ss.get("pg_pred") not in sources:
-        ss["pg_pred"] = "perturb"
-    src = st.radio("Source", sources, format_func=PRED_SOURCES.get, key="pg_pred", horizontal=True)
+    src = _source_radio(PRED_SOURCES, "pg_pred", "perturb", present)
     npix = int(gt.sum())
     ss["_pg_npix"] = npix
     conf = float(st.slider("Confidence c", 0.501, 0.999, step=0.001, key="pg_conf", format="%.3f",
