@@ -220,8 +220,8 @@ class TargetMaps:
         return self._codes[names]
 
     def prediction_contour(self, logits: torch.Tensor) -> torch.Tensor:
-        """:func:`prediction_contour` of ``logits``, cached for the last thresholded prediction (the
-        losses of one batch share it)."""
+        """Inner contour (0/1, :func:`inner_contour`) of ``logits`` thresholded at p = 0.5, no gradient,
+        cached for the last thresholded prediction (the losses of one batch share it)."""
         return self._prediction("contour", lambda lg, hard: to_tensor(self.prediction_contour_mask(lg), lg), logits)
 
     def prediction_contour_mask(self, logits: torch.Tensor) -> np.ndarray:
@@ -324,7 +324,3 @@ def inner_contour(hard: np.ndarray) -> np.ndarray:
     cross = ndi.generate_binary_structure(hard.ndim - 2, 1).reshape((1, 1) + (3,) * (hard.ndim - 2))
     return hard & ~ndi.binary_erosion(hard, cross, border_value=1)
 
-
-def prediction_contour(logits: torch.Tensor) -> torch.Tensor:
-    """Inner contour (0/1) of the prediction thresholded at p = 0.5 (:func:`inner_contour`), no gradient."""
-    return to_tensor(inner_contour((logits.detach() > 0).cpu().numpy()), logits)

@@ -1096,10 +1096,11 @@ def test_lovasz_identical_pixels_get_identical_gradients(key):
 
 @pytest.mark.parametrize("shape", [(9, 11), (5, 6, 7)])
 def test_prediction_contour_is_skimage_inner_boundary(shape):
-    from segloss_core.distance import prediction_contour
     rng = np.random.default_rng(len(shape))
     masks = [rng.random(shape) < q for q in (0.2, 0.5, 0.8)] + [np.ones(shape, bool), np.zeros(shape, bool)]
     z = torch.tensor(np.stack(masks)[:, None], dtype=F64) * 4 - 2  # logits: +2 inside, -2 outside
-    got = prediction_contour(z).numpy()[:, 0].astype(bool)
+    maps = TargetMaps(torch.zeros((1, 1) + shape, dtype=F64))
+    got = maps.prediction_contour(z).numpy()[:, 0].astype(bool)
+    np.testing.assert_array_equal(maps.prediction_contour_mask(z)[:, 0], got)  # the compression's copy
     for m, c in zip(masks, got):
         np.testing.assert_array_equal(c, find_boundaries(m, mode="inner"))
