@@ -239,17 +239,23 @@ class TargetMaps:
         if _PREFETCH is None:
             _PREFETCH = ThreadPoolExecutor(max_workers=1)
         hard = (logits.detach() > 0).cpu().numpy()
-        started = self._pred.get("distance")
-        if started is not None and started[0].shape == hard.shape and np.array_equal(started[0], hard):
+        if self._stored("distance", hard) is not None:
             return  # already started (or done) for this prediction
         # one thread: it runs beside the caller's own (multi-threaded) work on the other losses
         self._pred["distance"] = (hard, _PREFETCH.submit(prediction_contour_distance, logits.detach(), False))
 
-    def _cached(self, what: str, hard: np.ndarray, logits: torch.Tensor):
-        cached = self._pred.get(what)
-        if cached is None or cached[0].shape != hard.shape or not np.array_equal(cached[0], hard):
+    def _stored(self, what: str, hard: np.ndarray):
+        """The value (or the Future of a started one) kept for this thresholded prediction, else None."""
+        kept = self._pred.get(what)
+        if kept is None or kept[0].shape != hard.shape or not np.array_equal(kept[0], hard):
             return None
-        value = cached[1].result() if isinstance(cached[1], Future) else cached[1]
+        return kept[1]
+
+    def _cached(self, what: str, hard: np.ndarray, logits: torch.Tensor):
+        value = self._stored(what, hard)
+        if value is None:
+            return None
+        value = value.result() if isinstance(value, Future) else value
         if isinstance(value, torch.Tensor) and (value.dtype != logits.dtype or value.device != logits.device):
             return None
         return value
