@@ -106,6 +106,11 @@ def _lovasz_rows(errors: torch.Tensor, fg: torch.Tensor, weight: torch.Tensor | 
     return _dot(err_sorted, _Blocks(err_sorted.detach(), torch.gather(fg, 1, perm), w).grad(), w)
 
 
+def _present(indicator: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    """``(R,)``: does the row hold a pixel of the class (padding entries have multiplicity 0)?"""
+    return (indicator if weight is None else indicator * weight).sum(1) > 0
+
+
 def _row_weights(b: int, channels: int) -> torch.Tensor | None:
     w = pixel_weights()
     return None if w is None else w.expand(b, channels, *w.shape[2:]).reshape(b * channels, -1)
@@ -148,8 +153,7 @@ def lovasz_softmax(logits: torch.Tensor, target: torch.Tensor, classes: str = "p
         fg = torch.gather(g, 1, perm)
         blocks = _Blocks(err_sorted.detach(), fg, w)
         vals = torch.stack([_dot(err_sorted, blocks.grad(flip=True), w), _dot(err_sorted, blocks.grad(), w)], 1)
-        counts = g if weight is None else g * weight
-        present = torch.stack([(1 - g if weight is None else (1 - g) * weight).sum(1), counts.sum(1)], 1) > 0
+        present = torch.stack([_present(1 - g, weight), _present(g, weight)], 1)
         k = 2
     else:
         p, _ = class_log_probs(logits)
@@ -159,7 +163,7 @@ def lovasz_softmax(logits: torch.Tensor, target: torch.Tensor, classes: str = "p
         gr = g.reshape(b * k, -1)
         weight = _row_weights(b, k)
         vals = _lovasz_rows((gr - pr).abs(), gr, weight).reshape(b, k)
-        present = ((gr if weight is None else gr * weight).sum(1) > 0).reshape(b, k)
+        present = _present(gr, weight).reshape(b, k)
     if classes == "all":
         return vals.mean(1)
     present = present.to(vals.dtype)
