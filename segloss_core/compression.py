@@ -92,23 +92,24 @@ def compress(logits: torch.Tensor, target: torch.Tensor, max_fraction: float = 0
     def level_keys(i: int) -> np.ndarray:
         return ranks.rank(i) * np.int32(2) + g[i if g.shape[0] == b else 0]
 
+    return _assemble(logits, ranks, 2, level_keys, lambda keys: keys % 2, max_fraction)
+
+
+def _assemble(logits, ranks: Ranks, per_rank: int, level_keys, label_of, max_fraction: float,
+              extra=None) -> Compressed | None:
+    """Padded ``(B, 1, U, 1)`` entries from each sample's distinct pixel keys ``level_keys(i)`` (key
+    // ``per_rank`` is the rank of z, ``label_of(keys)`` the label) counted by one ``bincount``; None
+    when a sample has more than ``max_fraction`` of its pixels as entries. ``extra(pad, keys, g)``
+    builds the :class:`MapView` of the entries."""
+    b, n = ranks.z.shape
     found, counts = [], []
     for i in range(b):
-        c = np.bincount(level_keys(i), minlength=2 * len(ranks.levels[i]))
+        c = np.bincount(level_keys(i), minlength=len(ranks.levels[i]) * per_rank)
         k = np.flatnonzero(c)
         if len(k) > max_fraction * n:
             return None
         found.append(k)
         counts.append(c[k])
-    return _assemble(logits, ranks, found, counts, 2, level_keys, lambda keys: keys % 2)
-
-
-def _assemble(logits, ranks: Ranks, found, counts, per_rank: int, level_keys, label_of,
-              extra=None) -> Compressed:
-    """Padded ``(B, 1, U, 1)`` entries from each sample's distinct keys ``found`` (key //
-    ``per_rank`` is the rank of z) and their pixel counts; ``extra(pad, keys, g)`` builds the
-    :class:`MapView` of the entries."""
-    b, n = ranks.z.shape
     dev = logits.device
     per_sample = np.array([len(k) for k in found])
     umax = int(per_sample.max())
@@ -151,7 +152,7 @@ def compress_with_maps(logits: torch.Tensor, target: torch.Tensor, maps: TargetM
     if maps.target.shape[0] != 1 or logits.shape[1] != 1:
         return None
     ranks = ranks or Ranks(logits)
-    b, n = ranks.z.shape
+    b = ranks.z.shape[0]
     g = _labels(target)[0]
     gt_code, n_gt, gt_pixel = maps.pixel_codes(tuple(m for m in names if m in MapView.TARGET_MAPS))
     n_bit = 2 if "prediction_contour" in names else 1
@@ -165,15 +166,6 @@ def compress_with_maps(logits: torch.Tensor, target: torch.Tensor, maps: TargetM
         key = ranks.rank(i) * np.int32(2 * stride) + base
         return key if bits is None else key + bits[i]
 
-    found, counts = [], []
-    for i in range(b):
-        c = np.bincount(level_keys(i), minlength=len(ranks.levels[i]) * 2 * stride)
-        k = np.flatnonzero(c)
-        if len(k) > max_fraction * n:
-            return None
-        found.append(k)
-        counts.append(c[k])
-
     def view(pad, keys, g_entry):
         pixel = torch.from_numpy(gt_pixel[(keys // n_bit) % n_gt]).to(logits.device)  # holds these map values
 
@@ -183,4 +175,4 @@ def compress_with_maps(logits: torch.Tensor, target: torch.Tensor, maps: TargetM
 
         return MapView(maps, g_entry, at_gt_pixel, pad(keys % n_bit) if n_bit == 2 else None)
 
-    return _assemble(logits, ranks, found, counts, 2 * stride, level_keys, lambda keys: (keys // stride) % 2, view)
+    return _assemble(logits, ranks, 2 * stride, level_keys, lambda keys: (keys // stride) % 2, max_fraction, view)
