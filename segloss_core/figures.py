@@ -157,34 +157,82 @@ def value_bars(values: dict[str, float]) -> go.Figure:
     return fig
 
 
+VERDICT_FILL = {True: "#FFFFFF", False: "#FBE3D6", None: "#F2F2F2"}
+
+
+def _flip(r) -> str:
+    f = r["flip_tolerance"]
+    return "" if f is None or pd.isna(f) else f", flips at {f:.1e}"
+
+
 def verdict_table(verdicts: pd.DataFrame) -> go.Figure:
-    """Measured verdicts beside the survey's claim, one row per loss."""
+    """Measured verdicts beside what the survey says, one row per loss: the verdict word, the
+    tolerance at which it flips and Kendall's τ. Shaded red: disagreement; grey: not stated."""
     v = verdicts.set_index(["loss", "object"])
     keys = list(dict.fromkeys(verdicts["loss"]))
     objs = list(dict.fromkeys(verdicts["object"]))
 
     def cell(k, o):
         r = v.loc[(k, o)]
-        return f"{r['verdict']} (τ={r['kendall_tau']:.2f})"
+        return f"{r['verdict']} (τ={r['kendall_tau']:.2f}{_flip(r)})"
 
     cols = [[_name(k) for k in keys]]
     header = ["loss"]
     for o in objs:
-        header += [f"{o}: measured", f"{o}: survey"]
+        header += [f"{o}: measured", f"{o}: survey says"]
         cols.append([cell(k, o) for k in keys])
-        cols.append(["rises" if v.loc[(k, o)]["survey_monotone"] else "does not rise" for k in keys])
+        cols.append([v.loc[(k, o)]["survey_says"] for k in keys])
     fill = [["#FFFFFF"] * len(keys)]
     for o in objs:
-        agree = ["#FFFFFF" if v.loc[(k, o)]["agrees"] else "#FBE3D6" for k in keys]
+        agree = [VERDICT_FILL[None if pd.isna(v.loc[(k, o)]["agrees"]) else bool(v.loc[(k, o)]["agrees"])]
+                 for k in keys]
         fill += [agree, agree]
-    widths = [2.2] + [1.4, 1.1] * len(objs)
+    widths = [2.0] + [2.0, 1.0] * len(objs)
     fig = go.Figure(go.Table(columnwidth=widths,
                              header=dict(values=header, fill_color="#DDDDDD", align="left"),
                              cells=dict(values=cols, fill_color=fill, align="left", height=24)))
     # rows whose loss name wraps are taller: size the figure so that no row is cut off
-    lines = sum(1 + len(_name(k)) // 24 for k in keys)
+    lines = sum(1 + len(_name(k)) // 22 for k in keys)
     fig.update_layout(height=22 * lines + 8 * len(keys) + 110, margin=dict(l=10, r=10, t=40, b=10),
-                      title="Measured verdicts beside the survey's claim (shaded: disagreement)")
+                      title="Measured verdicts beside the survey (red: disagrees; grey: the survey states nothing)")
+    return fig
+
+
+def robustness_heatmap(table: pd.DataFrame, labels: dict[tuple, str] | None = None) -> go.Figure:
+    """Where the survey's small-object sentence holds: share of the pairs it names that agree, per
+    setting (rows: protocol × Δ × confidence) and tolerance (columns, log). 1 = the sentence holds."""
+    small = table[(table["object"] == "small") & (table["survey_says"] != "not stated")]
+    rows = list(dict.fromkeys(zip(small["protocol"], small["delta"], small["confidence"])))
+    tols = sorted(set(small["tolerance"]))
+    agree = small.assign(a=small["agrees"].astype(float)).groupby(
+        ["protocol", "delta", "confidence", "tolerance"], sort=False)["a"].mean()
+    z = np.array([[agree.get((p, d, c, t), np.nan) for t in tols] for p, d, c in rows])
+    names = [(labels or {}).get((p, d, c), f"{p}, Δ={d}, c={c:g}") for p, d, c in rows]
+    disagree = small[small["agrees"] == False]  # noqa: E712
+    why = disagree.groupby(["protocol", "delta", "confidence", "tolerance"], sort=False)["loss"].apply(
+        lambda s: ", ".join(_name(k) for k in s))
+    text = [[why.get((p, d, c, t), "all agree") for t in tols] for p, d, c in rows]
+    xt = [f"{t:.0e}" for t in tols]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=xt, y=names, zmin=0, zmax=1, colorscale=[[0, "#D55E00"], [0.999, "#F0E442"], [1, "#009E73"]],
+        colorbar=dict(title="share agreeing", tickvals=[0, 0.5, 1]), text=text, xgap=1, ygap=1,
+        hovertemplate="%{y}<br>tolerance %{x}<br>share agreeing %{z:.2f}<br>disagree: %{text}<extra></extra>"))
+    fig.update_layout(template="plotly_white", height=max(320, 18 * len(rows) + 140),
+                      title="Where the survey's small-object sentence holds (green: every named loss agrees)",
+                      xaxis_title="monotonicity tolerance (fraction of each curve's range, log steps)",
+                      yaxis=dict(autorange="reversed"), margin=dict(l=10, r=10, t=50, b=60))
+    return fig
+
+
+def pixel_term_curve(pt: np.ndarray, curves: dict[str, np.ndarray], title: str, yname: str = "per-pixel term") -> go.Figure:
+    """Per-pixel terms of some losses against p_t (the probability of the true class)."""
+    fig = go.Figure()
+    for i, (name, y) in enumerate(curves.items()):
+        fig.add_trace(go.Scatter(x=pt, y=y, mode="lines", name=name, line=line_style(i)))
+    fig.add_hline(y=0, line=dict(color="#999999", width=1))
+    fig.update_layout(template="plotly_white", height=340, title=title, xaxis_title="p_t (probability of the true class)",
+                      yaxis_title=yname, margin=dict(l=60, r=20, t=50, b=50),
+                      legend=dict(orientation="h", y=-0.25))
     return fig
 
 

@@ -8,7 +8,10 @@ prefix of the requested length, so the result never depends on rounding or on a 
 (``/work/shared/SURVEY.md``): level ``k`` has ``k * delta`` FN (at most the object) and
 ``k * delta`` FP. The orderings are computed once per ground truth and every level is a prefix,
 so a 41-level ladder on a 256x256 image costs a few milliseconds.
-:func:`soften` turns a hard prediction into probabilities ``c`` / ``1 - c``.
+:func:`translation_stack` builds the *translation* ladder: level ``k`` is the ground truth moved
+by ``k * step`` pixels (optionally also grown by ``k * grow`` pixels), the most literal reading of
+"the overlap gets smaller".
+:func:`soften` turns a hard prediction into probabilities ``c`` / ``1 - c`` (``c = 1``: hard 0/1).
 
 Modes
 -----
@@ -49,6 +52,8 @@ __all__ = [
     "soften",
     "survey_levels",
     "survey_stack",
+    "translation_masks",
+    "translation_stack",
 ]
 
 FN_MODES = ("boundary", "holes", "noise")
@@ -491,8 +496,10 @@ def soften(
     pred_mask : array_like
         Hard prediction, 2-D ``(H, W)`` or a stack ``(L, H, W)``; bool or 0/1 numbers.
     confidence : float, default 0.99
-        ``c``, in the open interval ``(0.5, 1)``: every probability stays strictly inside
-        ``(0, 1)``, so every loss and gradient is finite.
+        ``c``, in ``(0.5, 1]``. Below 1 every probability stays strictly inside ``(0, 1)``. ``c = 1``
+        gives a *hard* prediction (exact 0 and 1): the losses stay finite because they clamp
+        their logs and logits to ``[eps, 1 - eps]`` (eps 1e-7 in float32,
+        :func:`segloss_core.tensors.eps_for`), so a hard pixel is scored as ``p = 1 - eps``.
     blur_sigma : float, default 0.0
         Standard deviation in pixels of a Gaussian blur (:func:`scipy.ndimage.gaussian_filter`,
         ``mode="nearest"``) over the two image axes, which softens the edges. 0 for none.
@@ -514,9 +521,9 @@ def soften(
     try:
         c = float(confidence)
     except (TypeError, ValueError):
-        raise ValueError(f"confidence must be a number in (0.5, 1); got {confidence!r}") from None
-    if not (math.isfinite(c) and 0.5 < c < 1.0):
-        raise ValueError(f"confidence must be in (0.5, 1), both ends excluded; got {confidence!r}")
+        raise ValueError(f"confidence must be a number in (0.5, 1]; got {confidence!r}") from None
+    if not (math.isfinite(c) and 0.5 < c <= 1.0):
+        raise ValueError(f"confidence must be in (0.5, 1] (1 = hard 0/1 predictions); got {confidence!r}")
     try:
         s = float(blur_sigma)
     except (TypeError, ValueError):
@@ -663,3 +670,62 @@ def survey_stack(
     masks, counts, _ = _ladder(gt, levels, delta, fn_mode, fp_mode, seed, blob_radius)
     probs = soften(masks, confidence=confidence, blur_sigma=blur_sigma, dtype=np.float32)
     return probs, counts
+
+
+def translation_masks(
+    gt: Any,
+    levels: int = 41,
+    step: int = 1,
+    grow: int = 0,
+    seed: int = 0,
+) -> tuple[np.ndarray, list[dict[str, int]]]:
+    """The translation ladder: level ``k`` is ``gt`` moved right by ``k * step`` pixels and then, with
+    ``grow > 0``, grown outward by ``k * grow`` false-positive pixels (nearest to the moved mask
+    first, seeded tie-break, as ``perturb(fp_mode="boundary")``).
+
+    Parameters
+    ----------
+    gt : array_like
+        Ground truth, 2-D bool-like.
+    levels : int, default 41
+        Number of levels, ``k = 0 .. levels - 1``.
+    step : int, default 1
+        Pixels moved per level (along the columns; pixels moved past the image border are lost).
+    grow : int, default 0
+        False-positive pixels added around the moved mask per level (0: a pure translation).
+    seed : int, default 0
+        Tie-break of the growth order.
+
+    Returns
+    -------
+    masks : numpy.ndarray
+        bool ``(levels, H, W)``.
+    counts : list of dict
+        ``tp``, ``fp``, ``fn``, ``tn`` of each level's hard prediction, counted from the masks.
+        While the moved object still overlaps itself, FN = FP (without growth); once it has moved by
+        more than its width, TP = 0 and FN is the whole object.
+    """
+    G = _as_mask(gt)
+    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or not 1 <= levels <= 1000:
+        raise ValueError(f"levels must be an integer in [1, 1000]; got {levels!r}")
+    step = _count_pixels("step", step)
+    grow = _count_pixels("grow", grow)
+    seed = _seed(seed)
+    masks = np.empty((int(levels),) + G.shape, dtype=bool)
+    for k in range(int(levels)):
+        moved = _shifted(G, 0, k * step)
+        n_fp = min(k * grow, int((~moved).sum()))
+        if n_fp:
+            order, _ = _fp_order(moved, "boundary", n_fp, np.random.default_rng([seed, 3, k]), 1.0)
+            flat = moved.ravel().copy()
+            flat[order[:n_fp]] = True
+            moved = flat.reshape(G.shape)
+        masks[k] = moved
+    return masks, [_counts(m, G) for m in masks]
+
+
+def translation_stack(gt: Any, levels: int = 41, step: int = 1, grow: int = 0, confidence: float = 0.99,
+                      seed: int = 0, *, blur_sigma: float = 0.0) -> tuple[np.ndarray, list[dict[str, int]]]:
+    """:func:`translation_masks` softened (:func:`soften`) into ``float32`` probabilities, with the counts."""
+    masks, counts = translation_masks(gt, levels, step, grow, seed)
+    return soften(masks, confidence=confidence, blur_sigma=blur_sigma, dtype=np.float32), counts

@@ -30,7 +30,8 @@ class Param:
     """One loss parameter: numeric with a closed range, or a choice among strings.
 
     ``auto=True`` means the value ``None`` (spelled ``"auto"`` in the UI and on the command line)
-    is allowed and computed from the ground truth.
+    is allowed and computed from the ground truth. ``zero=True`` allows exactly 0 besides the range
+    ``[low, high]`` (a log-scale parameter such as the smoothing, where 0 switches the term off).
     """
 
     name: str
@@ -41,6 +42,7 @@ class Param:
     help: str = ""
     choices: tuple[str, ...] | None = None
     auto: bool = False
+    zero: bool = False
 
     def validate(self, value: Any) -> Any:
         """Return the value in canonical form, or raise ``ValueError`` saying what is allowed."""
@@ -54,8 +56,11 @@ class Param:
             v = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"{self.name} must be a number{' or auto' if self.auto else ''}; got {value!r}") from None
+        if self.zero and v == 0:
+            return 0.0
         if not math.isfinite(v) or v < self.low or v > self.high:
-            raise ValueError(f"{self.name} must be in [{self.low:g}, {self.high:g}]; got {value!r}")
+            raise ValueError(f"{self.name} must be {'0 or ' if self.zero else ''}in [{self.low:g}, {self.high:g}]; "
+                             f"got {value!r}")
         return v
 
     @property
@@ -121,8 +126,10 @@ _LOVASZ_TIES = ("Pixels with equal errors get the gradient averaged over all ord
 
 
 def _smooth(default: float = 1.0) -> Param:
-    return Param("smooth", default, 1e-6, 100.0, log=True,
-                 help="smoothing s added to numerator and denominator; decides empty and tiny objects")
+    return Param("smooth", default, 1e-6, 100.0, log=True, zero=True,
+                 help="smoothing s added to numerator and denominator; decides empty and tiny objects; "
+                      "0 = none: an empty ground truth then gives loss 1 (and gradient 0) for any prediction "
+                      "that is not exactly 0 everywhere, which a sigmoid never is")
 
 
 _ALPHA_FP = Param("alpha", 0.3, 0.0, 1.0, help="weight of false positives")
@@ -157,18 +164,34 @@ _SPECS = [
              (Param("w0", 10.0, 0.0, 50.0, help="border weight w0 between touching objects"),
               Param("sigma", 5.0, 0.5, 50.0, log=True, help="border width σ in pixels"),
               Param("class_weight", "none", choices=("none", "inverse_frequency"),
-                    help="w_c: 1, or inverse class frequency normalized to mean 1")),
+                    help="w_c: 1, or inverse class frequency normalized to mean 1"),
+              Param("border", "background", choices=("background", "everywhere"),
+                    help="where the border term applies: background pixels only (the separating gaps; default) "
+                         "or every pixel, as the paper's equation is printed")),
              needs_maps=True, pixel_maps=("objects",),
-             use_case="Touching objects (cells): forces the separating gaps to be learned."),
+             use_case="Touching objects (cells): forces the separating gaps to be learned.",
+             notes=("The paper's equation adds the border term at every pixel; its text and figure aim it at the "
+                    "background gaps between touching cells. border='background' (default) applies it there only; "
+                    "border='everywhere' is the equation as printed (object pixels near a second object then weigh "
+                    "more too).")),
     LossSpec("distance_penalized_ce", "Distance-map penalized CE", "distribution", D.distance_penalized_ce,
              r"\frac{1}{N}\sum_x (1+\varphi(x))\,CE(x)", "Caliva et al., MIDL 2019", needs_maps=True,
-             pixel_maps=("side_penalty",), use_case="A CE variant that focuses on boundaries that are hard to segment."),
+             pixel_maps=("side_penalty",), use_case="A CE variant that focuses on boundaries that are hard to segment.",
+             notes=("φ = (max d - d)/max d per side, with d the EDT (1 on the pixels next to the contour), so contour "
+                    "pixels weigh 2 - 1/max d. Some other reference code divides by max d - 1 instead (contour pixels "
+                    "weigh exactly 2); the two differ by the factor max d/(max d - 1) on φ.")),
     LossSpec("conservative", "Conservative loss", "distribution", D.conservative,
              r"\frac{1}{N}\sum_x \lambda(1+\log_a p_t)^2\,\log_a(-\log_a p_t)", "Zhu et al., ECCV 2018",
              (Param("lam", 5.0, 0.1, 20.0, help="scale λ"),
               Param("a", math.e, 1.1, 10.0, help="log base a; the loss is 0 at p_t = 1/a")),
-             reducible=True, use_case="Domain adaptation: penalizes extreme confidence; negative for confident correct pixels.",
-             notes="Negative for p_t > 1/a and unbounded below as p_t -> 1; p_t is clamped to 1-eps."),
+             reducible=True,
+             use_case=("Domain adaptation (Zhu et al. intend it to penalize both the worst and the over-confident "
+                       "'top performers'). As printed and implemented it is strictly decreasing in p_t, so it pushes "
+                       "every pixel towards p_t = 1, harder than CE when confident."),
+             notes=("Strictly decreasing in p_t: +∞ as p_t → 0, 0 at p_t = 1/a, about -0.17 at 0.5, -9.0 at 0.9 and "
+                    "-22.5 at 0.99 (λ = 5, a = e), unbounded below as p_t → 1 (p_t is clamped at 1-eps). Its "
+                    "gradient w.r.t. the logit tends to -λ as p_t → 1, where CE's tends to 0: it does not reward "
+                    "moderate confidence, whatever the paper's intent.")),
     # ---- region-based
     LossSpec("dice", "Dice loss", "region", R.dice,
              r"1 - \frac{2\,TP + s}{\sum p + \sum g + s}", "Drozdzal et al. 2016; Milletari et al. 2016",
@@ -186,12 +209,20 @@ _SPECS = [
              reducible=True, use_case="Dice variant that trades false positives (α) against false negatives (β)."),
     LossSpec("focal_tversky", "Focal Tversky loss", "region", R.focal_tversky,
              r"\Big(1 - \frac{TP + s}{TP + \alpha FP + \beta FN + s}\Big)^{\gamma}", "Abraham & Khan, ISBI 2019",
-             (_ALPHA_FP, _BETA_FN, Param("gamma", 0.75, 0.25, 3.0, help="exponent γ (the paper's 1/γ; 0.75 = paper's 4/3)"),
-              _smooth()), multiclass=True, reducible=True, use_case="Tversky with a focusing exponent for hard examples."),
+             (Param("alpha", 0.3, 0.0, 1.0, help="weight of false positives (the paper's β; the paper's α weighs FN)"),
+              Param("beta", 0.7, 0.0, 1.0, help="weight of false negatives (the paper's α = 0.7 is this β = 0.7)"),
+              Param("gamma", 0.75, 0.25, 3.0, help="exponent γ (the paper's 1/γ; 0.75 = paper's 4/3)"),
+              _smooth()), multiclass=True, reducible=True, use_case="Tversky with a focusing exponent for hard examples.",
+             notes=("Naming differs from the paper: Abraham & Khan's paper and code put α on the false negatives "
+                    "(α = 0.7, β = 0.3). Here, as in Salehi's Tversky loss, α weighs false positives and β false "
+                    "negatives, so the paper's setting is α = 0.3, β = 0.7 here (the default).")),
     LossSpec("generalized_dice", "Generalized Dice", "region", R.generalized_dice,
              r"1 - 2\frac{\sum_l w_l \sum_x p_l g_l}{\sum_l w_l \sum_x (p_l + g_l)},\ w_l = \frac{1}{(\sum_x g_l)^2}",
              "Sudre et al., DLMIA 2017", multiclass=True,
-             reducible=True, use_case="Dice with labels weighted by inverse squared volume; for several labels of very different size."),
+             reducible=True, use_case="Dice with labels weighted by inverse squared volume; for several labels of very different size.",
+             notes=("A label absent from the ground truth gets the largest finite weight of the sample (NiftyNet's and "
+                    "MONAI's choice). Kervadec et al.'s boundary-loss code uses 1/(Σg + 1e-10)² instead, so an absent "
+                    "label weighs ~1e20 and its false positives dominate the loss.")),
     LossSpec("sensitivity_specificity", "Sensitivity-specificity", "region", R.sensitivity_specificity,
              r"\lambda\frac{\sum (g-p)^2 g}{\sum g + \epsilon} + (1-\lambda)\frac{\sum (g-p)^2(1-g)}{\sum(1-g) + \epsilon}",
              "Brosch et al., MICCAI 2015 (NiftyNet form)",
@@ -250,7 +281,8 @@ _SPECS = [
               Param("gamma", 2.0, 0.0, 5.0, help="focusing γ"), _smooth()),
              reducible=True, use_case="Small organs: Dice for overlap, focal for hard pixels."),
     LossSpec("cmss", "Correlation-maximized structural similarity", "compound", K.cmss,
-             r"\frac{\sum_x e f\, CE}{\sum_x f},\ f = \mathbb{1}[e > \beta\max e]", "Zhao et al., NeurIPS 2019",
+             r"\frac{\sum_x e f\, CE}{\sum_x f},\ f = \mathbb{1}[e > \beta\max e]",
+             "Zhao, Wu, Chu, Hu & Cai, arXiv:1910.08711, 2019",
              (Param("beta", 0.1, 0.0, 0.99, help="threshold β on the structural error e"),),
              use_case="Structure-aware: CE restricted to pixels whose local structure disagrees."),
 ]

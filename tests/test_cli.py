@@ -101,21 +101,3 @@ def test_eval_bad_input(files, capsys, case, expect):
     assert code == 2
     assert err.startswith("error:") and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err and expect in err
-
-
-def test_module_entry_point_and_reproduce(tmp_path):
-    out = tmp_path / "rep"
-    r = subprocess.run([sys.executable, "-m", "segloss_core", "reproduce", "--out", str(out), "--levels", "8",
-                        "--size", "96", "--device", "cpu"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    curves = pd.read_csv(out / "curves.csv")
-    assert list(curves.columns) == ["object", "level", "fp", "fn", "loss", "value", "value_norm", "grad_l2"]
-    verdicts = pd.read_csv(out / "verdicts.csv", dtype={"monotone": str})
-    assert list(verdicts.columns) == ["object", "loss", "monotone", "violations", "kendall_tau"]
-    assert set(verdicts["monotone"]) <= {"true", "false"} and verdicts["loss"].nunique() == 26
-    assert set(verdicts["object"]) == {"large", "small"}
-    assert (out / "survey.html").stat().st_size > 10_000
-    assert "Survey reproduction" in r.stdout and "agrees" in r.stdout
-    bad = subprocess.run([sys.executable, "-m", "segloss_core", "reproduce", "--out", str(out), "--levels", "0"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "levels" in bad.stderr

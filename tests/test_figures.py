@@ -45,7 +45,25 @@ def test_verdict_table_marks_disagreement(survey):
     assert isinstance(table, go.Table)
     assert len(table.cells.values[0]) == 4
     shaded = sum(c == "#FBE3D6" for col in table.cells.fill.color for c in col)
-    assert shaded == 2 * int((~survey.verdicts.agrees).sum())
+    grey = sum(c == "#F2F2F2" for col in table.cells.fill.color for c in col)
+    assert shaded == 2 * int((survey.verdicts.agrees == False).sum())  # noqa: E712 (None = not stated)
+    assert grey == 2 * int(survey.verdicts.agrees.isna().sum())
+    assert list(table.cells.values[2]) == list(survey.verdicts[survey.verdicts.object == "large"].survey_says)
+
+
+def test_robustness_heatmap_shares():
+    import pandas as pd
+    t = pd.DataFrame({"protocol": "boundary", "confidence": 0.99, "delta": 20, "tolerance": [1e-4, 1e-4, 1e-2, 1e-2],
+                      "object": "small", "loss": ["focal", "dice"] * 2, "verdict": ["rises", "rises", "saturates", "saturates"],
+                      "survey_says": ["rises", "does not rise"] * 2, "agrees": [True, False, False, True]})
+    fig = F.robustness_heatmap(t)
+    assert np.asarray(fig.data[0].z).tolist() == [[0.5, 0.5]]
+    assert "Dice loss" in fig.data[0].text[0][0] and "Focal loss" in fig.data[0].text[0][1]
+
+
+def test_pixel_term_curve():
+    fig = F.pixel_term_curve(np.array([0.1, 0.5]), {"a": np.array([1.0, 0.0])}, "t")
+    assert len(fig.data) == 1 and fig.layout.title.text == "t"
 
 
 def test_overlay_counts_in_legend():

@@ -799,6 +799,12 @@ def test_unet_weighted_ce_border_weights():
     # other w0 / σ
     w2 = weights_from_gradient("unet_weighted_ce", z, t, w0=3.0, sigma=2.0)[0, 0]
     np.testing.assert_allclose(w2, 1 + np.where(g, 0.0, 3 * np.exp(-((d[0] + d[1]) ** 2) / 8)), rtol=1e-9)
+    # border="everywhere": the paper's equation as printed, the term on object pixels too (d1 = 0 inside
+    # an object, d2 its distance to the other one); identical on the background
+    we = weights_from_gradient("unet_weighted_ce", z, t, border="everywhere")[0, 0]
+    np.testing.assert_allclose(we, 1 + 10 * np.exp(-((d[0] + d[1]) ** 2) / 50), rtol=1e-9)
+    np.testing.assert_allclose(we[~g], w[~g], rtol=1e-12)
+    assert (we[g] > w[g] + 1e-3).any()  # object pixels facing the other object now weigh more
 
 
 def test_unet_weighted_ce_single_object_has_no_border_term():

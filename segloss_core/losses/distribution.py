@@ -87,25 +87,30 @@ def focal(logits: torch.Tensor, target: torch.Tensor, alpha: float = 0.25, gamma
 
 
 def unet_weighted_ce(logits: torch.Tensor, target: torch.Tensor, *, maps: TargetMaps | None = None,
-                     w0: float = 10.0, sigma: float = 5.0, class_weight: str = "none") -> torch.Tensor:
+                     w0: float = 10.0, sigma: float = 5.0, class_weight: str = "none",
+                     border: str = "background") -> torch.Tensor:
     r"""U-Net weight-map cross-entropy (Ronneberger et al. 2015).
 
     .. math:: L = \frac1N\sum_x w(x)\,CE(x),\quad
-              w = w_c(x) + w_0\exp\!\big(-\tfrac{(d_1+d_2)^2}{2\sigma^2}\big)\,[g(x)=0]
+              w = w_c(x) + w_0\exp\!\big(-\tfrac{(d_1+d_2)^2}{2\sigma^2}\big)\,b(x)
 
     ``d1, d2``: distances to the nearest and second-nearest ground-truth object (connected
-    component). As in the paper, the border term marks the background gaps separating touching
-    objects, so it is applied on background pixels; fewer than two objects gives no border term.
-    ``class_weight="inverse_frequency"`` sets ``w_c`` to ``N/(2 N_class)`` (mean 1 over the image);
-    ``"none"`` sets ``w_c = 1``. Binary only.
+    component). The paper's equation applies the border term at every pixel (``border="everywhere"``:
+    ``b = 1``); its text and figure aim it at the background gaps separating touching objects, which
+    ``border="background"`` (the default) follows with ``b = [g(x) = 0]``. Fewer than two objects gives
+    no border term. ``class_weight="inverse_frequency"`` sets ``w_c`` to ``N/(2 N_class)`` (mean 1
+    over the image); ``"none"`` sets ``w_c = 1``. Binary only.
     """
     require_binary("unet_weighted_ce", logits)
     if class_weight not in ("none", "inverse_frequency"):
         raise ValueError(f"class_weight must be 'none' or 'inverse_frequency'; got {class_weight!r}")
+    if border not in ("background", "everywhere"):
+        raise ValueError(f"border must be 'background' or 'everywhere'; got {border!r}")
     m = resolve_maps(maps, target)
     d1, d2, n_obj = m.objects
     w0, sigma = per_sample(w0, logits), per_sample(sigma, logits)
-    border = w0 * torch.exp(-((d1 + d2) ** 2) / (2 * sigma**2)) * (1 - m.target)
+    border_w = w0 * torch.exp(-((d1 + d2) ** 2) / (2 * sigma**2))
+    border = border_w * (1 - m.target) if border == "background" else border_w
     border = border * (n_obj >= 2).to(border.dtype).reshape(-1, *([1] * (border.ndim - 1)))
     if class_weight == "inverse_frequency":
         n = pixel_count(target)
@@ -137,10 +142,16 @@ def conservative(logits: torch.Tensor, target: torch.Tensor, lam: float = 5.0, a
 
     .. math:: L = \frac1N\sum_x \lambda\,(1+\log_a p_t)^2\,\log_a(-\log_a p_t)
 
-    It is zero at ``p_t = 1/a`` and tends to -∞ as ``p_t → 1``: this loss rewards moderate
-    confidence and is *negative* for confident correct pixels. ``p_t`` is clamped to
-    ``[eps, 1-eps]`` (eps 1e-7 in float32) so the value stays finite; near ``p_t = 1`` the value is
-    then set by the clamp. Binary only.
+    Zhu et al. ("Penalizing top performers", ECCV 2018) intend the loss to penalize both the badly
+    and the over-confidently classified pixels and to favour moderate confidence, for adaptation.
+    The printed formula, implemented here as printed, does not do that: its per-pixel term is
+    *strictly decreasing* in ``p_t`` (with λ = 5, a = e: +∞ as p_t → 0, 0 at ``p_t = 1/a``, about
+    -0.17 at 0.5, -9.0 at 0.9, -22.5 at 0.99, -∞ as p_t → 1), so minimizing it pushes every pixel to
+    ``p_t = 1``. For a = e, with ``u = -ln p_t``, its derivative w.r.t. the logit is
+    ``-(1-p_t) λ [(1-u)²/u - 2(1-u) ln u]``, which tends to ``-λ`` as ``p_t → 1``
+    where cross-entropy's ``-(1-p_t)`` tends to 0: it pushes confident pixels *harder* than CE.
+    ``p_t`` is clamped to ``[eps, 1-eps]`` (eps 1e-7 in float32) so the value stays finite; near
+    ``p_t = 1`` the value is then set by the clamp. Binary only.
     """
     require_binary("conservative", logits)
     eps = eps_for(logits.dtype)

@@ -9,6 +9,12 @@ Binary input (C=1) scores the foreground channel. Multi-class input (C>1, softma
 channel and averages over the classes present in the sample's ground truth (``classes="present"``).
 A denominator that is exactly 0 (only possible with ``s = 0`` and empty masks) counts as a
 perfect score, never as NaN.
+
+``s = 0`` is allowed (the no-smoothing variant some pipelines use). Then an empty ground truth gives
+loss 0 only for an *exactly* empty prediction (every p = 0, logits −∞); a sigmoid output is always
+positive, so in practice an empty image scores the maximum loss 1, with gradient 0 (TP = 0 whatever
+the prediction): the image teaches nothing. With ``s > 0`` the same case gives ``1 - s/(Σp + s)``,
+which falls to 0 as the prediction empties.
 """
 from __future__ import annotations
 
@@ -46,7 +52,8 @@ def dice(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> tor
 
     .. math:: L = 1 - \frac{2\,TP + s}{\sum p + \sum g + s}
 
-    Empty ground truth and empty prediction give 0 (with any s, also s=0). The per-pixel gradient
+    Empty ground truth and an exactly empty prediction give 0 (with any s, also s=0; with s=0 any
+    positive prediction on an empty ground truth gives 1, see the module docstring). The per-pixel gradient
     w.r.t. p is ``-(2g(Σp+Σg+s) - (2TP+s))/(Σp+Σg+s)^2``: it grows as the object shrinks.
     """
     _, _, tp, fp, fn = _counts(logits, target)
@@ -86,7 +93,8 @@ def tversky(logits: torch.Tensor, target: torch.Tensor, alpha: float = 0.3, beta
     .. math:: TI = \frac{TP + s}{TP + \alpha FP + \beta FN + s},\quad L = 1 - TI
 
     α weighs false positives, β false negatives. α=β=1 is Jaccard (same s); α=β=0.5 is Dice with
-    half the smoothing (``(TP + s)/(TP + (FP+FN)/2 + s) = (2TP + 2s)/(Σp + Σg + 2s)``). Multi-class
+    *double* the smoothing: ``Tversky(0.5, 0.5, s) = (TP + s)/(TP + (FP+FN)/2 + s)
+    = (2TP + 2s)/(Σp + Σg + 2s) = Dice(2s)``. Multi-class
     counts are per class (never micro-summed), so α and β keep their meaning.
     """
     return class_mean(1 - tversky_index(logits, target, alpha, beta, smooth), target)
