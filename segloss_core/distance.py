@@ -228,6 +228,15 @@ class TargetMaps:
         """The same contour as a NumPy bool array ``(B, 1, *spatial)`` (for the compression)."""
         return self._prediction("contour_mask", lambda lg, hard: inner_contour(hard), logits)
 
+    def prediction_contour_of(self, hard: np.ndarray) -> np.ndarray:
+        """:meth:`prediction_contour_mask` from the thresholded prediction ``hard`` itself (bool
+        ``(B, 1, *spatial)``; the engine has it without a pass over the logits), same cache."""
+        value = self._stored("contour_mask", hard)
+        if value is None:
+            value = inner_contour(hard)
+            self._pred["contour_mask"] = (hard, value)
+        return value
+
     def prediction_distance(self, logits: torch.Tensor) -> torch.Tensor:
         """:func:`prediction_contour_distance` of ``logits``, cached like :meth:`prediction_contour`."""
         return self._prediction("distance", lambda lg, hard: prediction_contour_distance(lg), logits)
@@ -242,7 +251,7 @@ class TargetMaps:
         if self._stored("distance", hard) is not None:
             return  # already started (or done) for this prediction
         # one thread: it runs beside the caller's own (multi-threaded) work on the other losses
-        self._pred["distance"] = (hard, _PREFETCH.submit(prediction_contour_distance, logits.detach(), False))
+        self._pred["distance"] = (hard, _PREFETCH.submit(prediction_contour_distance, logits.detach(), True))
 
     def _stored(self, what: str, hard: np.ndarray):
         """The value (or the Future of a started one) kept for this thresholded prediction, else None."""

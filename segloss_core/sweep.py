@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from .distance import TargetMaps
-from .compression import compress
-from .gradients import REGIONS, loss_gradients, region_index, summarize
+from .engine import REGIONS, Batch, Regions, evaluate
+from .engine.compression import compress
 from .registry import get
 from .tensors import logits_from_probs, weighted_pixels
 
@@ -61,16 +61,20 @@ class SweepResult:
     device: str = "cpu"
 
 
-def _check_stack(gt: np.ndarray, preds: np.ndarray) -> None:
+def _check_stack(gt: np.ndarray, preds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validate the stack; return each level's minimum and maximum (the engine's two-valued
+    profile reuses them: no second pass)."""
     if gt.ndim != 2:
         raise ValueError(f"ground truth must be 2-D; got shape {gt.shape}")
     if preds.ndim != 3 or preds.shape[1:] != gt.shape:
         raise ValueError(f"predictions must be (L, {gt.shape[0]}, {gt.shape[1]}); got {preds.shape}")
     if preds.shape[0] == 0:
         raise ValueError("no predictions to evaluate (zero levels)")
-    lo, hi = preds.min(), preds.max()  # NaN and ±inf show up in the extremes: no third pass
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 1:
+    flat = preds.reshape(preds.shape[0], -1)
+    lo, hi = flat.min(1), flat.max(1)  # NaN and ±inf show up in the extremes: no third pass
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()) or lo.min() < 0 or hi.max() > 1:
         raise ValueError("predictions must be probabilities in [0, 1] without NaN")
+    return lo, hi
 
 
 def _chunk_logits(preds: np.ndarray, sl: slice, dtype: torch.dtype, dev: torch.device) -> torch.Tensor:
@@ -109,11 +113,14 @@ def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: di
         get(k)
     gt = np.asarray(gt).astype(bool)
     preds = np.asarray(preds)
-    _check_stack(gt, preds)
+    lo, hi = _check_stack(gt, preds)
     dev = pick_device(device) if not isinstance(device, torch.device) else device
     target = torch.as_tensor(gt, dtype=dtype, device=dev)[None, None]
-    if maps is None or maps.target.shape != target.shape:
+    if maps is not None and maps.target.shape != target.shape:
+        maps = None
+    if maps is None and any(get(k).needs_maps for k in keys):
         maps = TargetMaps(target)
+    labels = gt.reshape(1, -1)
     L = preds.shape[0]
     chunk = chunk or max(1, CHUNK_PIXELS // gt.size)  # bounded memory whatever the image size
     values = {k: np.empty(L) for k in keys}
@@ -123,14 +130,14 @@ def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: di
     grads = {k: np.empty((L,) + gt.shape, dtype=np.float32) for k in keys} if keep_grads else {}
     for start in range(0, L, chunk):
         sl = slice(start, min(L, start + chunk))
-        logits = _chunk_logits(preds, sl, dtype, dev)
-        rep = loss_gradients(logits, target, keys, params, maps=maps, wrt_probs=wrt_probs)
-        idx = region_index(logits, target) if wrt_probs else None
+        batch = Batch.of_probs(preds[sl], dtype, dev, lo[sl], hi[sl])  # logits built only if needed
+        rep = evaluate(batch, target, keys, params, maps=maps, wrt_probs=wrt_probs, labels=labels)
+        regions = Regions.of(batch.logits, target) if wrt_probs else None
         for k, r in rep.losses.items():
             values[k][sl] = r.value.double().cpu().numpy()
             if wrt_probs:  # the summaries of the gradient that was asked for
                 gp = r.grad_p.reshape(r.grad_p.shape[0], -1)
-                r_l2, r_reg = summarize(gp.abs(), idx)
+                r_l2, r_reg = regions.summarize(gp.abs())
             else:
                 r_l2, r_reg = r.l2, r.region_mean
             l2[k][sl] = r_l2.double().cpu().numpy()

@@ -244,3 +244,130 @@ def test_prepared_maps_give_the_same_sweep(stack):
     for k in keys:
         np.testing.assert_array_equal(a.values[k], b.values[k])
         np.testing.assert_array_equal(a.grads[k], b.grads[k])
+
+
+# ---------------------------------------------------------------- the engine's fast paths
+def _hand_regions(grad, pred, gt):
+    """Reference region means and counts from per-pixel |grad| (NumPy, float64)."""
+    a = np.abs(grad.astype(np.float64))
+    out, cnt = {}, {}
+    for name, m in {"tp": gt & pred, "fp": ~gt & pred, "fn": gt & ~pred, "tn": ~gt & ~pred}.items():
+        cnt[name] = m.sum()
+        out[name] = a[m].mean() if m.any() else 0.0
+    return out, cnt
+
+
+def _edge_stack():
+    """Two-valued levels with the edge cases of the profile: a one-valued level, a level at exactly
+    p = 0.5 (logit 0: predicted background), levels entirely above 0.5, and 0 / 1e-13 (both clamp to
+    the same logit although the probabilities differ)."""
+    gt = make_shape("disk", size=32, radius=7)
+    hard, _ = survey_stack(gt, levels=4, delta=9, confidence=0.9)
+    m = hard > 0.5
+    levels = [hard[0], hard[3], np.full(gt.shape, 0.3), np.where(m[1], 0.5, 0.2),
+              np.where(m[2], 0.95, 0.6), np.where(m[1], 1.0, 0.0), np.where(m[2], 1e-13, 0.0)]
+    return gt, np.stack(levels).astype(np.float64)
+
+
+@pytest.mark.parametrize("empty", [False, True])
+def test_two_valued_sweep_equals_plain_evaluation(empty):
+    """run_sweep's two-valued profile path (every loss) against the uncompressed per-pixel engine."""
+    gt, preds = _edge_stack()
+    if empty:
+        gt = np.zeros_like(gt)
+    from segloss_core.engine.profile import two_valued
+    assert two_valued(preds.reshape(len(preds), -1), gt.reshape(1, -1)) is not None  # the path under test
+    res = run_sweep(gt, preds, KEYS, dtype=torch.float64, keep_grads=True)
+    z = logits_from_probs(torch.as_tensor(preds)[:, None])
+    t = torch.as_tensor(gt, dtype=torch.float64)[None, None]
+    plain = loss_gradients(z, t, KEYS, compress_pixels=False)
+    pred = (z[:, 0] > 0).numpy()
+    for k in KEYS:
+        r = plain.losses[k]
+        np.testing.assert_allclose(res.values[k], r.value.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
+        np.testing.assert_allclose(res.grad_l2[k], r.l2.numpy(), rtol=1e-9, atol=1e-14, err_msg=k)
+        np.testing.assert_allclose(res.grads[k], r.grad[:, 0].numpy(), rtol=1e-4, atol=1e-12, err_msg=k)
+        for i in range(len(preds)):
+            want, cnt = _hand_regions(r.grad[i, 0].numpy(), pred[i], gt)
+            for name in want:
+                assert res.region_grad[k][name][i] == pytest.approx(want[name], rel=1e-9, abs=1e-15), (k, name, i)
+                assert res.region_count[name][i] == cnt[name]
+
+
+def test_two_valued_profile_counts_and_declines():
+    from segloss_core.engine.profile import two_valued
+    gt, preds = _edge_stack()
+    v, g = preds.reshape(len(preds), -1), gt.reshape(1, -1)
+    prof = two_valued(v, g)
+    for i, row in enumerate(v):
+        lo, hi = row.min(), row.max()
+        is_hi = row == hi
+        want = [(~is_hi & ~g[0]).sum(), (~is_hi & g[0]).sum(), (is_hi & ~g[0]).sum(), (is_hi & g[0]).sum()]
+        assert prof.counts[i].tolist() == [int(x) for x in want], i
+        assert prof.counts[i].sum() == row.size
+    three = preds.copy()
+    three[1, 0, 0] = 0.42  # a third value in one level: the general path takes over
+    assert two_valued(three.reshape(len(three), -1), g) is None
+    nan = preds.copy()
+    nan[2, 3, 3] = np.nan
+    assert two_valued(nan.reshape(len(nan), -1), g) is None
+
+
+def test_multi_valued_compression_path_is_exact():
+    """Three-valued levels: the sort-based ranks and per-level bincount (not the two-valued profile)."""
+    gt = make_shape("disk", size=40, radius=9)
+    hard, _ = survey_stack(gt, levels=4, delta=10, confidence=0.9)
+    rng = np.random.default_rng(1)
+    preds = np.where(rng.random(hard.shape) < 0.1, 0.55, hard).astype(np.float64)  # a third value on ~10%
+    z = logits_from_probs(torch.as_tensor(preds)[:, None])
+    t = torch.as_tensor(gt, dtype=torch.float64)[None, None]
+    assert compress(z, t) is not None
+    keys = [k for k in KEYS if REGISTRY[k].reducible or REGISTRY[k].pixel_maps]
+    a = loss_gradients(z, t, keys, wrt_probs=True)
+    b = loss_gradients(z, t, keys, compress_pixels=False, wrt_probs=True)
+    _assert_same_reports(a, b, keys)
+    res = run_sweep(gt, preds, keys, dtype=torch.float64)
+    for k in keys:
+        np.testing.assert_allclose(res.values[k], b.losses[k].value.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
+
+
+def test_full_image_region_summaries_match_hand_computation(stack):
+    """Losses evaluated on the whole image (matrix-vector region sums) and the ∂L/∂p summaries."""
+    gt, preds = stack
+    for wrt in (False, True):
+        res = run_sweep(gt, preds, ["cmss", "hausdorff_dt"], dtype=torch.float64, keep_grads=True, wrt_probs=wrt)
+        for k in ("cmss", "hausdorff_dt"):
+            for i, p in enumerate(preds):
+                want, cnt = _hand_regions(res.grads[k][i], p > 0.5, gt)
+                assert res.grad_l2[k][i] == pytest.approx(np.sqrt((res.grads[k][i].astype(np.float64) ** 2).sum()),
+                                                          rel=1e-5)
+                for name in want:
+                    assert res.region_grad[k][name][i] == pytest.approx(want[name], rel=1e-5, abs=1e-15), (k, name)
+                    assert res.region_count[name][i] == cnt[name]
+
+
+def test_region_index_summaries_batched_targets_and_multiclass():
+    """The public summarize(abs_grad, region_index(...)) with a per-sample target and with softmax input."""
+    from segloss_core.gradients import region_index, summarize
+    rng = np.random.default_rng(4)
+    z = torch.tensor(rng.standard_normal((3, 1, 12, 12)))
+    t = torch.tensor(rng.random((3, 1, 12, 12)) > 0.6).double()
+    a = torch.tensor(rng.random((3, 144)))
+    l2, reg = summarize(a, region_index(z, t))
+    for i in range(3):
+        want, _ = _hand_regions(a[i].numpy(), (z[i, 0] > 0).numpy().ravel(), (t[i, 0] > 0.5).numpy().ravel())
+        for name in want:
+            assert reg[name][i].item() == pytest.approx(want[name], rel=1e-12)
+        assert l2[i].item() == pytest.approx(np.linalg.norm(a[i].numpy()), rel=1e-12)
+    zc = torch.tensor(rng.standard_normal((2, 3, 8, 8)))
+    lab = torch.tensor(rng.integers(0, 3, (2, 8, 8)))
+    tc = torch.nn.functional.one_hot(lab, 3).movedim(-1, 1).double()
+    rep = loss_gradients(zc, tc, ["dice"])
+    g = rep.losses["dice"].grad[:, 1:].abs().reshape(2, -1).numpy()
+    pred = torch.nn.functional.one_hot(zc.argmax(1), 3).movedim(-1, 1)[:, 1:].bool().reshape(2, -1).numpy()
+    gtm = tc[:, 1:].bool().reshape(2, -1).numpy()
+    for i in range(2):
+        want, cnt = _hand_regions(g[i], pred[i], gtm[i])
+        for name in want:
+            assert rep.losses["dice"].region_mean[name][i].item() == pytest.approx(want[name], rel=1e-12)
+            assert rep.region_count[name][i].item() == cnt[name]
