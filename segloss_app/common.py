@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import pandas as pd
 import streamlit as st
 
+from segloss_app.plaintext import plain, plain_list
 from segloss_core.registry import REGISTRY, Param
 
 PRESENT_CSS = """
@@ -127,7 +128,7 @@ def url_state(spec: dict[str, UrlParam], *, notice: bool = True) -> dict[str, An
             try:
                 value = p.parse(raw)
             except (ValueError, TypeError):
-                bad.append(f"{name}={raw!r}")
+                bad.append(bad_entry(name, raw))
                 value = p.default
             st.session_state[name] = value
         elif name in st.session_state:
@@ -139,9 +140,21 @@ def url_state(spec: dict[str, UrlParam], *, notice: bool = True) -> dict[str, An
     if bad:
         st.session_state["_url_bad"] = bad
     if notice and st.session_state.get("_url_bad"):
-        st.info("Some link parameters were not valid and were reset to defaults: "
-                + ", ".join(st.session_state["_url_bad"]))
+        bad_link_notice(st.session_state["_url_bad"])
     return values
+
+
+def bad_entry(name: str, raw: Any) -> str:
+    """How a rejected link parameter is listed in the notice: ``name='value'`` (value cut short)."""
+    text = str(raw)
+    return f"{name}={text[:80]!r}" + ("…" if len(text) > 80 else "")
+
+
+def bad_link_notice(bad: Sequence[str]) -> None:
+    """The one notice naming the link parameters that fell back to their defaults. The names and
+    values come from the URL, so they are shown as plain text (:func:`segloss_app.plaintext.plain`):
+    a value such as ``[x](http://evil)`` is no link on the page."""
+    st.info("Some link parameters were not valid and were reset to defaults: " + plain_list(bad, max_len=100))
 
 
 def sync_url(spec: dict[str, UrlParam], values: dict[str, Any]) -> None:
@@ -187,7 +200,7 @@ def param_url_spec(key: str, prefix: str) -> dict[str, UrlParam]:
 def _log_ticks(p: Param, n: int = 41) -> list[float]:
     lo, hi = math.log10(p.low), math.log10(p.high)
     vals = sorted({float(f"{10 ** (lo + (hi - lo) * i / (n - 1)):.3g}") for i in range(n)} | {float(p.default)})
-    return vals
+    return ([0.0] if p.zero else []) + vals
 
 
 def param_widget(key: str, p: Param, widget_key: str, *, disabled: bool = False) -> Any:
@@ -243,8 +256,10 @@ def loss_param_widgets(key: str, prefix: str = "", *, disabled: bool = False) ->
 
 
 def show_error(exc: BaseException) -> None:
-    """One clear line for an input problem; never a traceback."""
-    st.error(str(exc) if isinstance(exc, ValueError) else f"Something went wrong: {type(exc).__name__}: {exc}")
+    """One clear line for an input problem; never a traceback. The message may quote user input
+    (a file name, a value), so it is shown as plain text."""
+    msg = str(exc) if isinstance(exc, ValueError) else f"Something went wrong: {type(exc).__name__}: {exc}"
+    st.error(plain(msg, max_len=400))
 
 
 @st.cache_resource(show_spinner=False)
