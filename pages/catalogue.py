@@ -4,10 +4,14 @@ All text comes from the registry (segloss_core.registry); nothing is typed in he
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from segloss_app.common import UrlParam, open_page, page_header, sync_url, url_state
+from segloss_app.plaintext import plain
+from segloss_core import figures as F
+from segloss_core.pixel_terms import PIXEL_WISE, pixel_term
 from segloss_core.registry import FAMILIES, KEYS, REGISTRY, LossSpec, Param
 
 SPEC = {"cat_q": UrlParam("", str)}
@@ -59,8 +63,22 @@ def catalogue_table() -> pd.DataFrame:
 
 
 def matches(spec: LossSpec, q: str) -> bool:
+    """Search over the key, name, family, use case, notes, reference and parameter meanings."""
     q = q.strip().lower()
-    return not q or any(q in t.lower() for t in (spec.key, spec.name, spec.family))
+    texts = (spec.key, spec.name, spec.family, spec.use_case, spec.notes, spec.reference,
+             *(f"{p.name} {p.help}" for p in spec.params))
+    return not q or any(q in t.lower() for t in texts)
+
+
+@st.cache_data(show_spinner=False)
+def term_figures(key: str):
+    """The loss's per-pixel term and its gradient against p_t, beside cross-entropy's."""
+    pt = np.linspace(0.02, 0.995, 200)
+    curves, grads = {}, {}
+    for k in dict.fromkeys([key, "bce"]):
+        curves[REGISTRY[k].name], grads[REGISTRY[k].name] = pixel_term(k, pt)
+    return (F.pixel_term_curve(pt, curves, "Per-pixel term vs p_t (default parameters)"),
+            F.pixel_term_curve(pt, grads, "Its gradient ∂/∂z (negative: pushes p_t up)", "∂ term / ∂z"))
 
 
 def loss_card(spec: LossSpec) -> None:
@@ -91,6 +109,11 @@ def loss_card(spec: LossSpec) -> None:
             st.dataframe(param_rows(spec), hide_index=True, width="stretch")
         else:
             st.caption("No parameters.")
+        if spec.key in PIXEL_WISE:
+            left, right = st.columns(2)
+            value_fig, grad_fig = term_figures(spec.key)
+            left.plotly_chart(value_fig, key=f"cat_term_{spec.key}", config={"displayModeBar": False})
+            right.plotly_chart(grad_fig, key=f"cat_grad_{spec.key}", config={"displayModeBar": False})
 
 
 present = page_header(
@@ -105,7 +128,7 @@ sync_url(SPEC, {"cat_q": st.session_state.get("cat_q", "")})
 shown = {f: [REGISTRY[k] for k in KEYS if REGISTRY[k].family == f and matches(REGISTRY[k], q)] for f in FAMILIES}
 n = sum(len(v) for v in shown.values())
 c1, c2 = st.columns([3, 1])
-c1.caption(f"{n} of {len(KEYS)} losses" + (f" match “{q}”" if q.strip() else ""))
+c1.caption(f"{n} of {len(KEYS)} losses" + (f" match “{plain(q)}”" if q.strip() else ""))
 c2.download_button("Download the catalogue (CSV)", catalogue_table().to_csv(index=False).encode(),
                    "segloss-catalogue.csv", "text/csv", key="cat_csv", width="stretch")
 

@@ -10,6 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 from segloss_core.registry import FAMILIES, KEYS, REGISTRY
 
+import numpy as np
+from apptest_utils import arr, figure
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
@@ -71,11 +74,37 @@ def test_search_filters():
     shown = {b.key[len("cat_pg_"):] for b in at.button if b.key and b.key.startswith("cat_pg_")}
     assert shown == {"tversky", "focal_tversky"}
     assert _qp(at, "cat_q") == "tversky"
-    at.text_input(key="cat_q").input("boundary").run()  # family name
+    at.text_input(key="cat_q").input("boundary").run()  # family name (and texts that mention boundaries)
     shown = {b.key[len("cat_pg_"):] for b in at.button if b.key and b.key.startswith("cat_pg_")}
-    assert shown == {k for k in KEYS if REGISTRY[k].family == "boundary"}
+    assert shown >= {k for k in KEYS if REGISTRY[k].family == "boundary"} and "bce" not in shown
+    # the search covers the "when to use it" texts and the parameter meanings
+    at.text_input(key="cat_q").input("imbalance").run()
+    shown = {b.key[len("cat_pg_"):] for b in at.button if b.key and b.key.startswith("cat_pg_")}
+    assert "focal" in shown and "bce" not in shown
+    at.text_input(key="cat_q").input("hinge").run()
+    shown = {b.key[len("cat_pg_"):] for b in at.button if b.key and b.key.startswith("cat_pg_")}
+    assert shown == {"lovasz_hinge"}
     at.text_input(key="cat_q").input("no such loss").run()
     assert any("No loss" in i.value for i in at.info)
+
+
+def test_search_echo_is_plain_text():
+    at = run_catalogue({"cat_q": "[CLICK-ME](http://evil/phish) ![x](http://evil/x.png)"})
+    assert not at.exception
+    cap = " ".join(c.value for c in at.caption)
+    assert "](http" not in cap and "CLICK-ME" in cap
+
+
+def test_conservative_card_shows_its_per_pixel_curve():
+    at = run_catalogue({"cat_q": "conservative"})
+    assert not at.exception
+    fig = figure(at, "cat_term_conservative")
+    by_name = {t["name"]: np.asarray(arr(t["y"]), dtype=float) for t in fig["data"]}
+    cons = by_name["Conservative loss"]
+    assert (np.diff(cons) < 0).all()  # strictly decreasing in p_t, as the notes say
+    assert "Binary cross-entropy" in by_name
+    text = " ".join(m.value for m in at.markdown)
+    assert "strictly decreasing" in text and "penalizes extreme confidence" not in text
 
 
 def test_search_restored_from_url():
