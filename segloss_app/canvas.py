@@ -12,6 +12,7 @@ component writes it there; a test injects ``{"drawing": {"raw": fabric_json, "da
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 import json
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from segloss_app import validate as V
 from segloss_core import masks as M
 
 BRUSH = "#000000"   # foreground strokes
@@ -27,18 +29,51 @@ ERASER = "#FFFFFF"  # the eraser paints the background colour
 CANVAS_PX = 272  # fits a third of a 1400-px-wide page (the playground has three columns)
 MAX_UPLOAD_SIDE = 2048
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: Largest canvas image accepted from the browser: the canvas at a device pixel ratio up to 4.
+MAX_CANVAS_SIDE = 4 * CANVAS_PX
+#: Longest canvas data URL accepted (an incompressible RGBA PNG of that size is ~6.3 MB in base64).
+MAX_CANVAS_URL_CHARS = 8 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------------------------
 # Canvas -> mask
 # --------------------------------------------------------------------------------------------
-def rgba_from_data_url(url: str | None) -> np.ndarray | None:
-    """Decode the canvas's ``data:image/png;base64,...`` into an RGBA array (``None`` if absent)."""
-    if not url or ";base64," not in url:
+def rgba_from_data_url(url: str | None, *, max_side: int = MAX_CANVAS_SIDE,
+                       max_chars: int = MAX_CANVAS_URL_CHARS) -> np.ndarray | None:
+    """Decode the canvas's ``data:image/png;base64,...`` into an RGBA array (``None`` if absent).
+
+    The message comes from the browser, so nothing is trusted: the URL's length is checked before
+    the base64 is decoded, and the PNG's declared format and width x height (read from its header
+    by Pillow, before any pixel is decompressed) before the image is decoded. A canvas sends
+    at most ``CANVAS_PX`` times the screen's pixel ratio per side; anything above ``max_side``
+    raises ``ValueError`` with one line (a 0.4 MiB PNG can declare 9000 x 9000 pixels, 324 MB
+    decoded).
+    """
+    if not url or not isinstance(url, str) or ";base64," not in url:
         return None
+    if len(url) > max_chars:
+        raise ValueError(f"the drawing sent by the canvas is {len(url) / 2**20:.1f} MB; "
+                         f"the limit is {max_chars / 2**20:.0f} MB")
     _, encoded = url.split(";base64,", 1)
-    with Image.open(io.BytesIO(base64.b64decode(encoded))) as im:
-        return np.asarray(im.convert("RGBA"))
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("the drawing sent by the canvas is not valid base64") from None
+    try:
+        im = Image.open(io.BytesIO(raw), formats=["PNG"])
+    except Image.DecompressionBombError:
+        raise ValueError(f"the drawing sent by the canvas declares too many pixels; the limit is {max_side} per side") from None
+    except Exception:
+        raise ValueError("the drawing sent by the canvas is not a PNG image") from None
+    with im:
+        w, h = im.size
+        if not (1 <= w <= max_side and 1 <= h <= max_side):
+            raise ValueError(f"the drawing sent by the canvas declares {w}x{h} pixels; "
+                             f"the limit is {max_side} per side")
+        try:
+            return np.asarray(im.convert("RGBA"))
+        except Exception as exc:
+            raise ValueError(f"the drawing sent by the canvas is truncated or corrupt ({type(exc).__name__})") from None
 
 
 def canvas_to_mask(rgba: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
@@ -84,7 +119,8 @@ def n_objects_drawn(fabric: dict | None) -> int:
 
 def drawing_json(mask: np.ndarray, fabric: dict | None) -> bytes:
     """A drawing as JSON: the mask (row-major run lengths, starting with a background run) and
-    the canvas's own Fabric JSON, which :func:`fabric_from_json` reads back onto a canvas."""
+    the canvas's own Fabric JSON (reduced to brush strokes by
+    :func:`segloss_app.validate.clean_fabric`), which :func:`mask_from_drawing_json` reads back."""
     m = np.asarray(mask, bool)
     flat = m.ravel().astype(np.int8)
     change = np.flatnonzero(np.diff(flat)) + 1
@@ -94,27 +130,15 @@ def drawing_json(mask: np.ndarray, fabric: dict | None) -> bytes:
         runs = [0] + runs
     doc = {"format": "segloss-lab-drawing", "version": 1, "shape": list(m.shape),
            "runs": runs, "note": "runs alternate background/object pixel counts, row-major, starting with background",
-           "canvas": fabric}
+           "canvas": V.clean_fabric(fabric)[0]}
     return json.dumps(doc).encode()
 
 
 def mask_from_drawing_json(data: bytes) -> tuple[np.ndarray, dict | None]:
-    """Inverse of :func:`drawing_json`; ``ValueError`` with one clear line for a bad file."""
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not a JSON drawing file ({exc.__class__.__name__})") from None
-    if not isinstance(doc, dict) or doc.get("format") != "segloss-lab-drawing":
-        raise ValueError("not a SegLoss Lab drawing (expected format 'segloss-lab-drawing')")
-    try:
-        H, W = (int(v) for v in doc["shape"])
-        runs = [int(r) for r in doc["runs"]]
-    except (KeyError, TypeError, ValueError):
-        raise ValueError("the drawing file lacks a valid 'shape' and 'runs'") from None
-    if min(runs, default=0) < 0 or sum(runs) != H * W or not (1 <= H <= MAX_UPLOAD_SIDE and 1 <= W <= MAX_UPLOAD_SIDE):
-        raise ValueError(f"the drawing's runs do not add up to its shape {H}x{W}")
-    vals = np.arange(len(runs)) % 2 == 1
-    return np.repeat(vals, runs).reshape(H, W), doc.get("canvas")
+    """Inverse of :func:`drawing_json` (:func:`segloss_app.validate.read_drawing`, which also
+    says what it dropped); ``ValueError`` with one clear line for a bad file."""
+    d = V.read_drawing(data)
+    return d.mask, d.canvas
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,12 +20,13 @@ class Preset:
 
 PRESETS: tuple[Preset, ...] = (
     Preset(
-        "Small object: overlap losses plateau", "large_vs_small",
+        "Small object: overlap losses saturate", "large_vs_small",
         {"lvs_small_r": "6", "lvs_large_r": "60", "lvs_delta": "20", "lvs_levels": "41", "lvs_conf": "0.99",
-         "lvs_fpmode": "boundary"},
+         "lvs_fpmode": "boundary", "lvs_protocol": "boundary", "lvs_hard": "0"},
         "The survey's experiment: the same absolute number of wrong pixels is added to a large and to a "
-        "small disk, step by step. Once the small object has no true positive left, Dice-like losses stop "
-        "rising while distribution-based losses keep growing with every extra false positive.",
+        "small disk, step by step. Once the small object has no true positive left, Dice-like losses barely "
+        "move (they still rise, by a tiny fraction of their range per step) while distribution-based losses "
+        "keep growing with every extra false positive; the page shows the tolerance at which that flips.",
     ),
     Preset(
         "Extreme imbalance 1:1000", "playground",
@@ -73,25 +74,13 @@ PRESETS: tuple[Preset, ...] = (
 BY_NAME = {p.name: p for p in PRESETS}
 
 
-def params_from_config(data: bytes, prefix: str) -> tuple[dict[str, str], list[str]]:
+def params_from_config(data: bytes, prefix: str, known=None) -> tuple[dict[str, str], list[str]]:
     """URL parameters from an exported JSON configuration (``{"page": ..., "params": {...}}`` or a
-    flat ``{name: value}``): ``(params starting with prefix, names ignored)``. A file that is not
-    such a JSON object raises ``ValueError`` with one line saying why."""
-    import json
+    flat ``{name: value}``): ``(params to apply, names ignored)``. Kept: the names in ``known`` (a
+    page's settings), or without it every name starting with ``prefix``. The file is read and
+    checked by :func:`segloss_app.validate.read_config`; a file that is not such a JSON object
+    raises ``ValueError`` with one line saying why."""
+    from segloss_app.validate import read_config
 
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"the configuration is not valid JSON ({exc.__class__.__name__})") from None
-    if not isinstance(doc, dict):
-        raise ValueError("the configuration must be a JSON object")
-    params = doc.get("params", doc)
-    if not isinstance(params, dict):
-        raise ValueError("the configuration's 'params' must be an object of name: value")
-    keep, ignored = {}, []
-    for k, v in params.items():
-        if str(k).startswith(prefix) and isinstance(v, (str, int, float, bool)):
-            keep[str(k)] = ("1" if v else "0") if isinstance(v, bool) else str(v)
-        elif k not in ("page", "params", "present"):
-            ignored.append(str(k))
-    return keep, ignored
+    cfg = read_config(data, known if known is not None else (lambda k: str(k).startswith(prefix)))
+    return cfg.params, cfg.ignored
