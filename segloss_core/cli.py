@@ -44,13 +44,26 @@ def _read_gt(path: str) -> np.ndarray:
 
 
 def _read_pred(path: str, confidence: float) -> np.ndarray:
-    from .masks import load_mask, load_probabilities
+    """A float ``.npy`` is a probability map used as is; anything else is a hard mask softened
+    with ``confidence``. The file goes through the same checked loaders as the ground truth: its
+    size is checked before it is read, and a ``.npy`` header's shape and dtype before any array is
+    allocated (the dtype decides between the two readings)."""
+    from .masks import MaskLoadError, load_mask, load_probabilities, npy_header
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"prediction file not found: {path}")
-    if p.suffix.lower() == ".npy":
-        arr = np.load(p, allow_pickle=False) if p.stat().st_size else None
-        if arr is not None and arr.dtype.kind == "f":
+    limit = 20 * 1024 * 1024
+    size = p.stat().st_size
+    if size > limit:
+        raise UsageError(f"{p.name} is {size / 2**20:.1f} MiB; the limit is {limit / 2**20:.1f} MiB")
+    with open(p, "rb") as fh:
+        head = fh.read(65536)
+    if head.startswith(b"\x93NUMPY"):
+        try:
+            _, dtype, _ = npy_header(head, p.name)
+        except MaskLoadError:
+            dtype = None  # the full loader below gives the one-line reason
+        if dtype is not None and dtype.kind == "f":
             return load_probabilities(p)
     hard = load_mask(p)
     return np.where(hard, confidence, 1.0 - confidence)
@@ -86,6 +99,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .registry import parse_keys, parse_setting
 
     keys = parse_keys(args.losses)
+    keys = list(dict.fromkeys(keys))
+    if args.losses is not None and not keys:
+        raise UsageError(f"--losses names no loss ({args.losses!r}); give comma-separated keys, e.g. dice,focal")
     params: dict[str, dict[str, Any]] = {}
     for s in args.set or []:
         key, name, value = parse_setting(s)

@@ -47,6 +47,7 @@ __all__ = [
     "load_mask",
     "load_probabilities",
     "make_shape",
+    "npy_header",
     "make_shape_info",
     "mask_stats",
     "real_mask",
@@ -661,22 +662,53 @@ def _check_dims(shape: tuple[int, ...], label: str, max_side: int) -> None:
         raise MaskLoadError(f"{label} is {shape[0]}x{shape[1]} pixels; the limit is {max_side} pixels per side")
 
 
+def npy_header(data: bytes, label: str = "the file") -> tuple[tuple[int, ...], np.dtype, int]:
+    """``(shape, dtype, data offset)`` of a ``.npy`` file, read from its header alone.
+
+    Nothing is allocated from what the header declares (a 100-byte file can declare 1e10 float64
+    values, 74.5 GiB); the header is parsed by :mod:`numpy.lib.format`, which never unpickles.
+    Raises :class:`MaskLoadError` (one line) for a missing or malformed header.
+    """
+    from numpy.lib import format as npy_format
+
+    fp = io.BytesIO(data)
+    try:
+        version = npy_format.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = npy_format.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = npy_format.read_array_header_2_0(fp)
+        else:
+            raise MaskLoadError(f"{label} is a .npy file of format version {version[0]}.{version[1]}; "
+                                "versions 1.0 and 2.0 are read")
+    except MaskLoadError:
+        raise
+    except Exception as exc:  # truncated or malformed headers raise ValueError/EOFError/SyntaxError...
+        raise MaskLoadError(f"{label} is not a valid .npy file (unreadable header: {type(exc).__name__})") from None
+    return tuple(int(n) for n in shape), np.dtype(dtype), fp.tell()
+
+
 def _load_npy(data: bytes, label: str, max_side: int) -> np.ndarray:
+    """Decode a ``.npy`` file after checking what its header declares: a 2-D numeric or bool
+    array within ``max_side`` per side, with exactly the bytes that shape needs behind it."""
+    shape, dtype, offset = npy_header(data, label)
+    if dtype.hasobject:
+        raise MaskLoadError(f"{label} holds Python objects (pickled); only numeric .npy arrays are accepted")
+    if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+        raise MaskLoadError(f"{label} has dtype {dtype}; expected bool, integer or float")
+    _check_dims(shape, label, max_side)
+    need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) - offset < need:
+        raise MaskLoadError(f"{label} is truncated: its header declares {shape[0]}x{shape[1]} {dtype} values "
+                            f"({need:,} bytes) but {max(0, len(data) - offset):,} bytes follow")
     try:
         arr = np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise MaskLoadError(f"{label} holds Python objects (pickled); only numeric .npy arrays are accepted") from None
-        raise MaskLoadError(f"{label} is not a valid .npy file ({exc})") from None
-    except Exception as exc:  # truncated headers raise EOFError/OSError/etc.
+    except Exception as exc:
         raise MaskLoadError(f"{label} is not a valid .npy file ({type(exc).__name__})") from None
     if not isinstance(arr, np.ndarray):
         raise MaskLoadError(f"{label} is not a single .npy array")
-    _check_dims(arr.shape, label, max_side)
     if arr.dtype == bool:
         return arr
-    if arr.dtype.kind not in "iuf":
-        raise MaskLoadError(f"{label} has dtype {arr.dtype}; expected bool, integer or float")
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise MaskLoadError(f"{label} contains NaN or infinite values")
     return arr
