@@ -16,7 +16,18 @@ Contract (pages import only these, never torch):
     data behind the figure, PNG (kaleido), interactive HTML, JSON of the configuration.
     ``show_error(exc)``: a clear ``st.error`` line for a ``ValueError`` from the core.
 
-``segloss_app.compute`` (``st.cache_data`` wrappers on plain-value arguments, bounded entries)
-    thin cached calls into ``segloss_core``: masks, perturbations, one pair's values/gradients,
-    sweeps, the survey, parameter grids, gradient-vs-size.
+``segloss_app.compute`` (``st.cache_data`` wrappers on plain-value arguments, bounded in entries
+    and, for per-pixel results, in bytes) thin cached calls into ``segloss_core``: masks,
+    perturbations, one pair's values/gradients, sweeps, the survey, parameter grids, gradient-vs-size.
+
+Hostile input (issue 15):
+
+``segloss_app.plaintext``
+    ``plain(text)``: user text (URL values, file names, JSON keys) made inert for Markdown elements.
+``segloss_app.validate``
+    ``load_json`` (size, depth, number limits before and while parsing), ``read_config``,
+    ``read_drawing`` (jsonschema-checked), ``clean_fabric`` (a canvas JSON that fetches nothing).
+``segloss_app.limits``
+    the cost bound of one request (Tune grid side, survey levels), what is sent to the browser
+    (``shrink_for_display``), and ``nbytes`` for the byte-bounded caches.
 """

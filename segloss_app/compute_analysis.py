@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from segloss_app import limits
+from segloss_app.limits import nbytes
 from segloss_core.monotonic import analyze
 from segloss_core.registry import KEYS, REGISTRY, get
 from segloss_core.survey import (OBJECTS, SURVEY_CLAIM, SurveyConfig, SurveyResult, agreement_text, explain,
@@ -45,9 +47,14 @@ BASE_TOLERANCE = SurveyConfig().tolerance
 # A small LRU in cache_resource, so that long runs can drive a progress bar
 # ------------------------------------------------------------------------------------------------
 class _LRU:
-    def __init__(self, n: int):
+    """At most ``n`` entries and ``max_bytes`` bytes (:func:`segloss_app.limits.nbytes`); the least
+    recently used go first, the newest entry always stays (it is what the page is showing)."""
+
+    def __init__(self, n: int, max_bytes: int | None = None):
         self.n = n
+        self.max_bytes = max_bytes
         self.data: collections.OrderedDict = collections.OrderedDict()
+        self.sizes: dict = {}
         self.lock = threading.Lock()
 
     def get(self, key):
@@ -58,11 +65,19 @@ class _LRU:
         return False, None
 
     def put(self, key, value) -> None:
+        size = nbytes(value)
         with self.lock:
             self.data[key] = value
+            self.sizes[key] = size
             self.data.move_to_end(key)
-            while len(self.data) > self.n:
-                self.data.popitem(last=False)
+            while len(self.data) > 1 and (len(self.data) > self.n or
+                                          (self.max_bytes is not None and self.bytes() > self.max_bytes)):
+                old, _ = self.data.popitem(last=False)
+                self.sizes.pop(old, None)
+
+    def bytes(self) -> int:
+        """Bytes held (as estimated when each entry was stored)."""
+        return sum(self.sizes.get(k, 0) for k in self.data)
 
     def __contains__(self, key) -> bool:
         with self.lock:
@@ -71,10 +86,16 @@ class _LRU:
 
 @st.cache_resource(show_spinner=False)
 def _store(name: str, n: int) -> _LRU:
-    return _LRU(n)
+    return _LRU(n, _BYTES.get(name))
 
 
 _SIZES = {"survey": 8, "stacks": 4, "grid": 24, "ratio": 16, "size": 8}
+
+
+#: Bytes each store may hold (shared by all sessions): a survey with 101 levels keeps ~55 MB of
+#: level stacks, a Tune stack ~21 MB; grids and size studies are small.
+_BYTES = {"survey": 256 * 2**20, "stacks": 128 * 2**20, "grid": 64 * 2**20, "ratio": 16 * 2**20,
+          "size": 64 * 2**20, "robust": 128 * 2**20}
 
 
 def _memo(name: str, key: tuple, compute: Callable[[], Any]) -> Any:
@@ -116,8 +137,15 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 def survey_key(**settings: Any) -> tuple:
     """Validated, hashable survey configuration (sorted ``(field, value)`` pairs). The tolerance is
     pinned to :data:`BASE_TOLERANCE`: it only affects the verdicts, which :func:`verdicts_at`
-    recomputes from the cached curves."""
+    recomputes from the cached curves. The number of levels is bounded by the estimated cost
+    (:func:`segloss_app.limits.survey_levels`); when it is lowered, a warning on the page says so
+    and the returned configuration carries the levels actually computed."""
     settings = {**settings, "tolerance": BASE_TOLERANCE}
+    if "levels" in settings:
+        bound = limits.survey_levels(int(settings["levels"]), float(settings.get("blur", 0.0) or 0.0))
+        if bound.notice:
+            st.warning(bound.notice)
+        settings["levels"] = bound.value
     cfg = SurveyConfig(**settings).validate()
     return tuple(sorted(asdict(cfg).items()))
 
