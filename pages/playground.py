@@ -14,8 +14,11 @@ import streamlit as st
 
 from segloss_app import canvas as CV
 from segloss_app import compute as C
-from segloss_app.common import (UrlParam, export_buttons, is_present, loss_param_widgets, open_page, page_header,
-                                param_url_spec, show_error, sync_url, url_state)
+from segloss_app import limits
+from segloss_app import validate as V
+from segloss_app.common import (UrlParam, bad_entry, bad_link_notice, export_buttons, is_present, loss_param_widgets,
+                                open_page, page_header, param_url_spec, show_error, sync_url, url_state)
+from segloss_app.plaintext import plain, plain_list
 from segloss_app.presets import PRESETS, params_from_config
 from segloss_core import figures as F
 from segloss_core.masks import REAL_MASKS, SHAPES, mask_stats, save_mask_png
@@ -107,7 +110,7 @@ def restore_state() -> None:
         if isinstance(v, str):
             items = [s.strip() for s in v.split(",") if s.strip()]
             if any(s not in allowed for s in items):
-                bad.append(f"{name}={v!r}")
+                bad.append(bad_entry(name, v))
                 items = [s for s in SPEC[name].default.split(",")]
             items = list(dict.fromkeys(items))
             ss[name] = items[:8] if name == "pg_gkeys" else items
@@ -117,7 +120,7 @@ def restore_state() -> None:
             try:
                 v = p.validate(raw)
             except ValueError:
-                bad.append(f"{name}={raw!r}")
+                bad.append(bad_entry(name, raw))
                 v = p.default
             ss[name + ".auto"] = v is None
             if v is not None:
@@ -125,7 +128,7 @@ def restore_state() -> None:
     if bad:
         ss["_url_bad"] = list(dict.fromkeys(ss.get("_url_bad", []) + bad))
     if ss.get("_url_bad"):
-        st.info("Some link parameters were not valid and were reset to defaults: " + ", ".join(ss["_url_bad"]))
+        bad_link_notice(ss["_url_bad"])
 
 
 def current_values() -> dict[str, Any]:
@@ -212,20 +215,25 @@ def sidebar(present: bool) -> None:
     up = sb.file_uploader("Load a configuration (JSON)", type=["json"], key="pg_cfg_file", max_upload_size=1,
                           help="a file saved with 'Settings (JSON)' below")
     if up is not None:
-        data = up.getvalue()
-        digest = hashlib.sha1(data).hexdigest()
-        if st.session_state.get("_pg_cfg_applied") != digest:
+        data = _upload_bytes(up, V.MAX_CONFIG_BYTES)
+        digest = hashlib.sha1(data or b"").hexdigest()
+        if data is None:
+            sb.error(f"{plain(up.name)} is {up.size / 2**20:.1f} MiB; a configuration file is at most "
+                     f"{V.MAX_CONFIG_BYTES / 2**20:g} MiB")
+        elif st.session_state.get("_pg_cfg_applied") != digest:
             try:
-                params, ignored = params_from_config(data, "pg_")
+                params, ignored = params_from_config(data, "pg_", known=SPEC)
             except ValueError as exc:
-                sb.error(str(exc))
+                sb.error(plain(exc, max_len=300))
             else:
                 st.session_state["_pg_cfg_applied"] = digest
                 if ignored:
                     st.session_state["_pg_cfg_ignored"] = ignored
                 go("playground", params)
         if st.session_state.get("_pg_cfg_ignored"):
-            sb.caption("Ignored (not Playground settings): " + ", ".join(st.session_state["_pg_cfg_ignored"]))
+            ignored = st.session_state["_pg_cfg_ignored"]
+            sb.caption(f"Ignored {len(ignored)} entr{'y' if len(ignored) == 1 else 'ies'} that are not Playground "
+                       "settings (or whose value is not a short text or number): " + plain_list(ignored))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,12 +257,15 @@ def _upload_ui(label: str, key: str, kind: str, size_hint: str) -> tuple[np.ndar
                               f"{CV.MAX_UPLOAD_BYTES // 2**20} MB. {size_hint}")
     if f is None:
         return None, None
-    data = f.getvalue()
+    data = _upload_bytes(f, CV.MAX_UPLOAD_BYTES)
+    if data is None:
+        st.error(f"{plain(f.name)} is {f.size / 2**20:.1f} MiB; the limit is {CV.MAX_UPLOAD_BYTES // 2**20} MiB")
+        return None, None
     digest = hashlib.sha1(data).hexdigest()
     thr_key = f"{key}_thr"
     res = CV.read_upload(data, f.name, kind=kind)
     if res.suggested_threshold is not None:
-        st.warning(f"{res.error}. Choose the threshold with the slider below.")
+        st.warning(f"{plain(res.error, max_len=300)}. Choose the threshold with the slider below.")
         lo, hi = res.value_range or (0.0, 255.0)
         if st.session_state.get(f"_{thr_key}_for") != digest:
             st.session_state[f"_{thr_key}_for"] = digest
@@ -264,9 +275,18 @@ def _upload_ui(label: str, key: str, kind: str, size_hint: str) -> tuple[np.ndar
                         help="starts at the threshold Otsu's method suggests")
         res = CV.read_upload(data, f.name, kind=kind, threshold=thr)
     if res.error:
-        st.error(res.error)
+        st.error(plain(res.error, max_len=300))
         return None, None
     return res.array, f.name
+
+
+def _upload_bytes(f, limit: int) -> bytes | None:
+    """The bytes of an uploaded file, or None when it is over ``limit``: checked on the server from
+    the stored size before the bytes are read or parsed (the browser-side cap can be bypassed;
+    ``server.maxUploadSize`` in ``.streamlit/config.toml`` bounds what is stored at all)."""
+    if f.size > limit:
+        return None
+    return f.getvalue()
 
 
 def _source_radio(options: dict[str, str], key: str, default: str, present: bool) -> str:
@@ -328,10 +348,16 @@ def ground_truth_ui(present: bool) -> tuple[np.ndarray | None, list[str], tuple[
                 return None, notes, None
             original = gt.shape
             if max(gt.shape) > MAX_COMPUTE_SIDE:
-                if st.checkbox(f"Downsample to at most {MAX_COMPUTE_SIDE} px per side (faster)", value=True,
-                               key="pg_gt_down"):
-                    gt = CV.downsample_mask(gt, MAX_COMPUTE_SIDE)
-                    notes.append(f"{fname}: {original[0]}×{original[1]} downsampled to {gt.shape[0]}×{gt.shape[1]}")
+                side = MAX_COMPUTE_SIDE
+                if not st.checkbox(f"Downsample to at most {MAX_COMPUTE_SIDE} px per side (faster)", value=True,
+                                   key="pg_gt_down"):
+                    side = limits.MAX_FULL_SIDE
+                    too_big = limits.full_side_notice(gt.shape, plain(fname))
+                    if too_big:
+                        st.warning(too_big)
+                gt = CV.downsample_mask(gt, side)
+                if gt.shape != original:
+                    notes.append(f"{plain(fname)}: {original[0]}×{original[1]} downsampled to {gt.shape[0]}×{gt.shape[1]}")
         else:
             gt = _draw_gt_ui(size, present)
     except ValueError as exc:
@@ -366,19 +392,25 @@ def _draw_gt_ui(size: int, present: bool) -> np.ndarray:
             "Load a drawing (JSON)", type=["json"], key="pg_gt_drawing_file", max_upload_size=20,
             help="a drawing saved with 'Drawing as JSON' restores its strokes on the canvas")
         if up is not None:
-            data = up.getvalue()
-            digest = hashlib.sha1(data).hexdigest()
-            if ss.get("_pg_gt_drawing_for") != digest:
+            data = _upload_bytes(up, V.MAX_DRAWING_BYTES)
+            digest = hashlib.sha1(data or b"").hexdigest()
+            if data is None:
+                st.error(f"{plain(up.name)} is {up.size / 2**20:.1f} MiB; a drawing file is at most "
+                         f"{V.MAX_DRAWING_BYTES / 2**20:g} MiB")
+            elif ss.get("_pg_gt_drawing_for") != digest:
                 try:
-                    loaded, fab = CV.mask_from_drawing_json(data)
+                    drawing = V.read_drawing(data)
                 except ValueError as exc:
                     show_error(exc)
                 else:
                     ss["_pg_gt_drawing_for"] = digest
-                    ss["_pg_gt_initial"] = fab or None
-                    ss["_pg_gt_loaded_mask"] = loaded
+                    ss["_pg_gt_initial"] = drawing.canvas or None
+                    ss["_pg_gt_loaded_mask"] = drawing.mask
+                    ss["_pg_gt_drawing_notes"] = drawing.notes
                     _bump("_pg_gt_canvas_n")
                     st.rerun()
+            if ss.get("_pg_gt_drawing_for") == digest and ss.get("_pg_gt_drawing_notes"):
+                st.info("Loaded the drawing; " + "; ".join(ss["_pg_gt_drawing_notes"]) + ".")
     return mask
 
 
@@ -443,9 +475,9 @@ def prediction_ui(gt: np.ndarray, present: bool, original: tuple[int, int] | Non
             st.info("Upload a prediction of the same size as the ground truth.")
             return None
         if arr.shape != gt.shape and original is not None and arr.shape == original:
-            arr = CV.downsample_probs(arr, MAX_COMPUTE_SIDE)
+            arr = CV.downsample_probs(arr, max(gt.shape))  # the ground truth's own downsampling
         if arr.shape != gt.shape:
-            st.error(f"The prediction {fname} is {arr.shape[0]}×{arr.shape[1]} px but the ground truth is "
+            st.error(f"The prediction {plain(fname)} is {arr.shape[0]}×{arr.shape[1]} px but the ground truth is "
                      f"{gt.shape[0]}×{gt.shape[1]} px: they must have the same size.")
             return None
         if np.isin(arr, (0.0, 1.0)).all():
@@ -454,7 +486,7 @@ def prediction_ui(gt: np.ndarray, present: bool, original: tuple[int, int] | Non
         else:
             soft = np.asarray(arr, np.float32)
             msg = "probabilities used as given (confidence and blur do not apply)"
-        return {"hard": soft > 0.5, "soft": soft, "counts": None, "messages": [f"{fname}: {msg}"]}
+        return {"hard": soft > 0.5, "soft": soft, "counts": None, "messages": [f"{plain(fname)}: {msg}"]}
     except ValueError as exc:
         show_error(exc)
         return None
@@ -594,9 +626,11 @@ def gradients_section(gt: np.ndarray, soft: np.ndarray, params_json: str, presen
     with st.spinner("Computing gradient maps…"):
         rep = C.pair_report(gt, soft, tuple(keys), params_json, wrt)
     sym = "∂L/∂z" if wrt == "logits" else "∂L/∂p"
-    fig = F.gradient_heatmaps(rep["grads"], shared_scale=shared, cols=min(2 if present else 4, len(keys)),
+    maps, factor = limits.shrink_for_display(rep["grads"])
+    shrunk = f"; shown at 1/{factor} resolution, each {factor}×{factor} block by its largest value" if factor > 1 else ""
+    fig = F.gradient_heatmaps(maps, shared_scale=shared, cols=min(2 if present else 4, len(keys)),
                               title=f"Per-pixel gradient {sym} (red: raising {'the logit' if wrt == 'logits' else 'p'} "
-                                    "raises the loss)")
+                                    f"raises the loss{shrunk})")
     if present:
         fig.update_layout(font_size=16)
     st.plotly_chart(fig, width="stretch", key="pg_gradmaps")

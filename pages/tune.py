@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from segloss_app import compute_analysis as ca
-from segloss_app.common import (UrlParam, export_buttons, loss_param_widgets, page_header, param_url_spec, show_error,
-                                sync_url, url_state)
+from segloss_app import limits
+from segloss_app.common import (UrlParam, bad_entry, bad_link_notice, export_buttons, loss_param_widgets, page_header,
+                                param_url_spec, show_error, sync_url, url_state)
 from segloss_core import figures as F
 from segloss_core.monotonic import analyze
 from segloss_core.perturb import FP_MODES
@@ -102,7 +103,7 @@ for p in spec.params:
         try:
             v = p.validate(raw)
         except ValueError:
-            bad.append(f"{wk}={raw!r}")
+            bad.append(bad_entry(wk, raw))
             v = None
         st.session_state[wk] = None if v is None else float(v)
 # Axis choices must be numeric parameters of the current loss.
@@ -112,16 +113,16 @@ for axis, dflt in (("tune_x", dx), ("tune_y", dy)):
     v = st.session_state.get(axis, "")
     if v not in names:
         if v:
-            bad.append(f"{axis}={v!r}")
+            bad.append(bad_entry(axis, v))
         st.session_state[axis] = dflt
 if st.session_state.get("tune_res") not in RESOLUTIONS:
-    bad.append(f"tune_res={st.session_state.get('tune_res')!r}")
+    bad.append(bad_entry("tune_res", st.session_state.get("tune_res")))
     st.session_state["tune_res"] = 0
 if st.session_state.get("tune_x") == st.session_state.get("tune_y") and len(names) > 1:
     st.session_state["tune_y"] = next(n for n in names if n != st.session_state["tune_x"])
 if bad:  # one notice for both specs and the checks above (kept, like url_state's, until the next link)
     st.session_state["_url_bad"] = list(dict.fromkeys(bad))
-    st.info("Some link parameters were not valid and were reset to defaults: " + ", ".join(st.session_state["_url_bad"]))
+    bad_link_notice(st.session_state["_url_bad"])
 
 sb = st.sidebar
 sb.selectbox("Loss", KEYS, key="tune_loss", format_func=lambda k: f"{REGISTRY[k].name} ({k})", on_change=on_loss_change)
@@ -260,6 +261,11 @@ def tune(key: str, cfg: tuple, present: bool) -> None:
     res_n = int(st.session_state["tune_res"]) or auto_resolution(spec)
     if quantity == "ratio":
         res_n = min(res_n, RATIO_SIDE)
+    gt_obj, preds_obj, _ = stack[obj]
+    bound = limits.tune_side(spec, res_n, bool(y), preds_obj.shape[0], int(gt_obj.size))
+    if bound.notice:  # e.g. U-Net weights at 33×33: ~2 min of CPU, refused at that size
+        st.warning(bound.notice)
+    res_n = bound.value
     xs = tuple(ca.axis_values(key, x, res_n))
     ys = tuple(ca.axis_values(key, y, res_n)) if y else None
     base = {k: v for k, v in params.items() if k not in (x, y)}
