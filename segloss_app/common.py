@@ -252,6 +252,8 @@ def loss_param_widgets(key: str, prefix: str = "", *, disabled: bool = False) ->
     for p in REGISTRY[key].params:
         v = param_widget(key, p, f"{prefix}{key}.{p.name}", disabled=disabled)
         out[p.name] = v
+    if REGISTRY[key].slider_note:
+        st.caption(REGISTRY[key].slider_note)
     return out
 
 

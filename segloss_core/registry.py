@@ -90,6 +90,8 @@ class LossSpec:
     prediction_distance: bool = False
     use_case: str = ""
     notes: str = ""
+    # one line shown beside the parameter sliders on every page (a naming trap, an option's meaning)
+    slider_note: str = ""
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -170,6 +172,8 @@ _SPECS = [
                          "or every pixel, as the paper's equation is printed")),
              needs_maps=True, pixel_maps=("objects",),
              use_case="Touching objects (cells): forces the separating gaps to be learned.",
+             slider_note=("border = background applies the border term in the gaps between objects only; "
+                          "everywhere is the paper's equation as printed. With fewer than two objects w0 and σ do nothing."),
              notes=("The paper's equation adds the border term at every pixel; its text and figure aim it at the "
                     "background gaps between touching cells. border='background' (default) applies it there only; "
                     "border='everywhere' is the equation as printed (object pixels near a second object then weigh "
@@ -213,6 +217,8 @@ _SPECS = [
               Param("beta", 0.7, 0.0, 1.0, help="weight of false negatives (the paper's α = 0.7 is this β = 0.7)"),
               Param("gamma", 0.75, 0.25, 3.0, help="exponent γ (the paper's 1/γ; 0.75 = paper's 4/3)"),
               _smooth()), multiclass=True, reducible=True, use_case="Tversky with a focusing exponent for hard examples.",
+             slider_note=("Here α weighs false positives and β false negatives. Abraham & Khan's paper and code "
+                          "name them the other way round: their α = 0.7 (on FN) is β = 0.7 here."),
              notes=("Naming differs from the paper: Abraham & Khan's paper and code put α on the false negatives "
                     "(α = 0.7, β = 0.3). Here, as in Salehi's Tversky loss, α weighs false positives and β false "
                     "negatives, so the paper's setting is α = 0.3, β = 0.7 here (the default).")),
