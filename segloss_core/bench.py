@@ -3,6 +3,9 @@
 ``python -m segloss_core bench [--quick] [--device ...] --json`` prints wall times (seconds) and
 peak memory. The naive path computes the same numbers (one loss and one level per call, distance
 maps recomputed per call, one backward per call) and the benchmark checks that both agree.
+``sweep_one_loss_s`` (:mod:`segloss_core.bench_sweeps`): the one-loss sweeps of the survey
+protocol per loss and object, with MONAI's batched evaluation of the same work timed in the same
+run (``monai_sweep_s``, ``vs_monai``) when MONAI is installed.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import time
 import numpy as np
 import torch
 
+from .bench_sweeps import sweep_one_loss
 from .gradients import loss_gradients
 from .registry import KEYS, get
 from .survey import SurveyConfig, level_stack, object_masks, run_survey
@@ -79,6 +83,7 @@ def run_bench(*, quick: bool = False, device: str = "auto") -> dict:
     spreds, _ = level_stack(small, cfg)
     grid_s, _ = _timed(lambda: param_grid(small, spreds, "focal", {"alpha": np.linspace(0.01, 0.99, 25),
                                                                    "gamma": np.linspace(0, 5, 25)}, device=dev), dev, 3)
+    sweeps = sweep_one_loss(cfg, dev, repeat=3 if quick else 5)
     peak = (torch.cuda.max_memory_allocated(dev) / 2**20) if dev.type == "cuda" else \
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
@@ -96,4 +101,5 @@ def run_bench(*, quick: bool = False, device: str = "auto") -> dict:
         "peak_mem_mb": round(peak, 1),
         "peak_mem_kind": "CUDA max allocated" if dev.type == "cuda" else "process peak RSS",
         "max_rel_diff_vs_naive": worst,
+        **sweeps,
     }
