@@ -62,6 +62,7 @@ SPEC: dict[str, UrlParam] = {
     "pg_dy": UrlParam(0, int, -SHIFT_MAX, SHIFT_MAX),
     "pg_dx": UrlParam(0, int, -SHIFT_MAX, SHIFT_MAX),
     "pg_conf": UrlParam(0.99, float, 0.501, 0.999),
+    "pg_hard": UrlParam(False, bool),
     "pg_blur": UrlParam(0.0, float, 0.0, 5.0),
     "pg_seed": UrlParam(0, int, 0, 99999),
     "pg_fams": UrlParam(",".join(FAMILIES), str),
@@ -447,8 +448,12 @@ def prediction_ui(gt: np.ndarray, present: bool, original: tuple[int, int] | Non
     src = _source_radio(PRED_SOURCES, "pg_pred", "perturb", present)
     npix = int(gt.sum())
     ss["_pg_npix"] = npix
-    conf = float(st.slider("Confidence c", 0.501, 0.999, step=0.001, key="pg_conf", format="%.3f",
-                           help="probability c inside the predicted mask and 1 − c outside"))
+    hard = st.toggle("Hard prediction (c = 1)", key="pg_hard",
+                     help="probabilities exactly 0 and 1; the losses clamp their logs at 1e-7, so they stay finite. "
+                          "Gradients w.r.t. the logits then pass through a saturated sigmoid (p(1 − p) ≈ 1e-7): "
+                          "the overlap losses' nearly vanish")
+    conf = 1.0 if hard else float(st.slider("Confidence c", 0.501, 0.999, step=0.001, key="pg_conf", format="%.3f",
+                                            help="probability c inside the predicted mask and 1 − c outside"))
     blur = float(ss.get("pg_blur", 0.0))
     if not present:
         blur = float(st.slider("Blur σ (px)", 0.0, 5.0, step=0.1, key="pg_blur", help="softens the edges"))
