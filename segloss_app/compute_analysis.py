@@ -29,10 +29,11 @@ import streamlit as st
 
 from segloss_app import limits
 from segloss_app.limits import nbytes
-from segloss_core.monotonic import analyze
+from segloss_core import claim
+from segloss_core.monotonic import VERDICTS, analyze
 from segloss_core.registry import KEYS, REGISTRY, get
-from segloss_core.survey import (OBJECTS, SURVEY_CLAIM, SurveyConfig, SurveyResult, agreement_text, explain,
-                                 level_stack, object_masks, run_survey)
+from segloss_core.survey import (OBJECTS, SurveyConfig, SurveyResult, agreement_text, level_stack, object_masks,
+                                 run_survey, verdict_table)
 
 Progress = Callable[[float, str], None] | None
 
@@ -89,7 +90,7 @@ def _store(name: str, n: int) -> _LRU:
     return _LRU(n, _BYTES.get(name))
 
 
-_SIZES = {"survey": 8, "stacks": 4, "grid": 24, "ratio": 16, "size": 8}
+_SIZES = {"survey": 8, "stacks": 4, "grid": 24, "ratio": 16, "size": 8, "robust": 2}
 
 
 #: Bytes each store may hold (shared by all sessions): a survey with 101 levels keeps ~55 MB of
@@ -180,25 +181,37 @@ def survey_full(config: tuple, progress: Progress = None) -> SurveyResult:
     return _memo("survey", config, compute)
 
 
+def robustness_key(config: tuple) -> tuple:
+    """The robustness map depends on the geometry of the survey only: its grid sets the protocol,
+    the confidence and Δ itself."""
+    base = replace(SurveyConfig(**dict(config)), protocol="boundary", confidence=0.99, delta=20,
+                   translation_grow=False, shift_step=1, tolerance=BASE_TOLERANCE)
+    return tuple(sorted(asdict(base).items()))
+
+
+def robustness_full(key: tuple, progress: Progress = None):
+    """:func:`segloss_core.robustness.run_robustness` over the default grid (about 40 surveys)."""
+    from segloss_core.robustness import Grid, run_robustness
+
+    def compute():
+        return run_robustness(Grid(base=SurveyConfig(**dict(key))), progress=progress)
+    return _memo("robust", key, compute)
+
+
+def robustness_labels(rob) -> dict[tuple, str]:
+    from segloss_core.robustness import setting_label
+    return {(r.protocol, r.delta, r.confidence): setting_label(r.protocol, r.confidence, r.delta)
+            for r in rob.intervals.itertuples()}
+
+
+def robustness_statements(rob) -> list[str]:
+    from segloss_core.robustness import statements
+    return statements(rob)
+
+
 def verdicts_from_curves(curves: pd.DataFrame, tol: float) -> pd.DataFrame:
-    """The survey's verdict table recomputed from its curves at tolerance ``tol`` (same columns and
-    rules as :func:`segloss_core.survey.run_survey`, no new sweep)."""
-    rows = []
-    objs = list(dict.fromkeys(curves["object"]))
-    keys = list(dict.fromkeys(curves["loss"]))
-    groups = {name: d.sort_values("level") for name, d in curves.groupby(["object", "loss"], sort=False)}
-    for obj in objs:
-        for k in keys:
-            d = groups[(obj, k)]
-            vals = d["value"].to_numpy()
-            tp, fp, fn = d["tp"].to_numpy(), d["fp"].to_numpy(), d["fn"].to_numpy()
-            m = analyze(vals, tol)
-            claimed = k in SURVEY_CLAIM[obj]["monotone"]
-            rows.append({"object": obj, "loss": k, "family": REGISTRY[k].family, "monotone": m.monotone,
-                         "violations": m.violations, "kendall_tau": m.kendall_tau, "verdict": m.verdict,
-                         "first_violation": m.first_violation, "survey_monotone": claimed,
-                         "agrees": m.monotone == claimed, "explanation": explain(k, obj, m, vals, tp, fp, fn, tol)})
-    return pd.DataFrame(rows)
+    """The survey's verdict table recomputed from its curves at tolerance ``tol`` (no new sweep)."""
+    return verdict_table(curves, tol)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -226,32 +239,36 @@ def _names(keys) -> str:
 
 
 def agreement_summary(verdicts: pd.DataFrame) -> list[str]:
-    """Plain sentences (Markdown), one block per object: how many losses rise, where the measured
-    verdicts agree with the survey's claim and where not."""
+    """Plain sentences (Markdown), one block per object: what the survey says, what is measured, and
+    where they agree, counted over the pairs the survey states only."""
     out = []
     for obj in dict.fromkeys(verdicts["object"]):
         v = verdicts[verdicts["object"] == obj]
         n = len(v)
-        rising = v[v["monotone"]]
-        agree = v[v["agrees"]]
-        extra = v[v["monotone"] & ~v["survey_monotone"]]  # rises although the survey says it does not
-        missing = v[~v["monotone"] & v["survey_monotone"]]  # survey says it rises; measured not
-        claimed_here = v[v["survey_monotone"]]
-        lines = [f"**{obj.capitalize()} object** — measured: {len(rising)} of {n} losses rise at every step. "
-                 f"Survey: *{SURVEY_CLAIM[obj]['text']}* Agreement: **{len(agree)} of {n}**."]
-        if obj == "small":
-            ok = claimed_here[claimed_here["monotone"]]
-            if len(claimed_here):
-                not_ok = claimed_here[~claimed_here["monotone"]]
-                lines.append(f"- The survey's monotone losses that rise here too: {_names(ok['loss'])}"
-                             + (f"; not: {_names(not_ok['loss'])}." if len(not_ok) else "."))
-        if len(missing):
-            lines.append("- Survey says it rises, measured not: "
-                         + "; ".join(f"{REGISTRY[r.loss].name} ({r.verdict})" for r in missing.itertuples()) + ".")
-        if len(extra):
-            lines.append(f"- Rises here although the survey says it does not: {_names(extra['loss'])}.")
-        if agree.shape[0] == n:
-            lines.append("- Agrees with the survey for every loss shown.")
+        words = ", ".join(f"{int((v.verdict == w).sum())} {w}" for w in VERDICTS if (v.verdict == w).any())
+        stated = v[v["survey_says"] != claim.NOT_STATED]
+        lines = [f"**{obj.capitalize()} object**: measured {words} (of {n}). "
+                 f"Survey: *{claim.SENTENCE[obj]}*"]
+        if obj == "large":
+            up, tot = claim.large_share(v)
+            lines.append(f"- That is a statement about the share: here {up} of {tot} ({up / max(tot, 1):.0%}) rise. "
+                         "It names no single loss, so every loss is *not stated* for the large object.")
+        if len(stated):
+            ok = stated[stated["agrees"] == True]  # noqa: E712 (None = not stated)
+            bad = stated[stated["agrees"] == False]  # noqa: E712
+            lines.append(f"- Of the {len(stated)} losses the sentence names, **{len(ok)} agree**"
+                         + (": every one." if bad.empty else
+                            "; not: " + "; ".join(f"{REGISTRY[r.loss].name} (survey: {r.survey_says}; measured: "
+                                                  f"{r.verdict})" for r in bad.itertuples()) + "."))
+            sat = stated[(stated["survey_says"] == claim.DOES_NOT_RISE) & (stated["verdict"] == "saturates")]
+            if len(sat):
+                flips = sat["flip_tolerance"].astype(float)
+                lines.append(f"- {len(sat)} of them agree only because they *saturate*: they rise at every step, by "
+                             f"{flips.min():.1e}–{flips.max():.1e} of their range at the smallest; below that "
+                             "tolerance they would count as rising.")
+        n_not = n - len(stated)
+        if n_not and obj == "small":
+            lines.append(f"- {n_not} losses are not named by the sentence (*not stated*), so they count neither way.")
         out.append("\n".join(lines))
     return out
 

@@ -30,8 +30,8 @@ def _confidence(text: str) -> float:
         c = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"confidence must be a number; got {text!r}") from None
-    if not (0.5 < c < 1.0):
-        raise argparse.ArgumentTypeError(f"confidence must be in (0.5, 1); got {text}")
+    if not (0.5 < c <= 1.0):
+        raise argparse.ArgumentTypeError(f"confidence must be in (0.5, 1] (1 = hard 0/1 predictions); got {text}")
     return c
 
 
@@ -144,8 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--delta", type=int, default=20, help="FP and FN pixels added per level (default 20)")
     rp.add_argument("--large-radius", type=float, help="large disk radius in px (default 60, at most 0.3 x size)")
     rp.add_argument("--small-radius", type=float, default=6.0, help="small disk radius in px (default 6)")
-    rp.add_argument("--fp-mode", choices=("boundary", "blobs", "noise"), default="boundary")
-    rp.add_argument("--tolerance", type=float, default=1e-3, help="plateau tolerance, relative to the range")
+    rp.add_argument("--protocol", choices=("boundary", "blobs", "translation"), default="boundary",
+                    help="boundary: peel FN / grow FP (default); blobs: FN holes and FP blobs; translation: move the GT")
+    rp.add_argument("--fp-mode", choices=("boundary", "blobs", "noise"), default="boundary",
+                    help="FP pattern of the boundary protocol")
+    rp.add_argument("--shift-step", type=int, default=1, help="translation: pixels moved per level (default 1)")
+    rp.add_argument("--translation-grow", action="store_true", help="translation: also grow by delta FP pixels per level")
+    rp.add_argument("--tolerance", type=float, default=1e-3,
+                    help="monotonicity tolerance, relative to each curve's range (default 1e-3)")
+    rp.add_argument("--no-robustness", action="store_true",
+                    help="skip robustness.csv (3 protocols x 4 confidences x delta x 11 tolerances; ~20 s)")
     rp.set_defaults(func=cmd_reproduce)
 
     tp = sub.add_parser("table", help="print the README's table of losses (from the registry)")
@@ -160,41 +168,78 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from .figures import survey_figure
+    from .figures import robustness_heatmap, survey_figure
+    from .robustness import Grid, run_robustness, setting_label, statements
     from .survey import SurveyConfig, agreement_text, run_survey, summary_table
 
     large = args.large_radius if args.large_radius is not None else min(60.0, 0.3 * args.size)
     cfg = SurveyConfig(size=args.size, levels=args.levels, confidence=args.confidence, delta=args.delta,
                        fp_mode=args.fp_mode, tolerance=args.tolerance, large_radius=large,
-                       small_radius=args.small_radius).validate()
+                       small_radius=args.small_radius, protocol=args.protocol, shift_step=args.shift_step,
+                       translation_grow=args.translation_grow).validate()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     last = [-1]
 
-    def progress(frac: float, obj: str) -> None:
+    def progress(frac: float, what: str) -> None:
         pct = int(frac * 100)
         if pct // 5 != last[0] // 5:
-            print(f"\r  computing {obj:<5} object ... {pct:3d}%", end="", file=sys.stderr, flush=True)
+            print(f"\r  computing: {what:<40} {pct:3d}%", end="", file=sys.stderr, flush=True)
             last[0] = pct
 
     res = run_survey(cfg, device=args.device, progress=progress)
     print(file=sys.stderr)
     res.curves[["object", "level", "fp", "fn", "loss", "value", "value_norm", "grad_l2"]].to_csv(out / "curves.csv", index=False)
-    v = res.verdicts[["object", "loss", "monotone", "violations", "kendall_tau"]].copy()
+    v = res.verdicts[["object", "loss", "monotone", "violations", "kendall_tau", "survey_says", "verdict",
+                      "min_step_rel", "flip_tolerance"]].copy()
     v["monotone"] = v["monotone"].map({True: "true", False: "false"})
     v.to_csv(out / "verdicts.csv", index=False)
     res.verdicts.to_csv(out / "verdicts_explained.csv", index=False)
+    rob = None
+    if not args.no_robustness:
+        last[0] = -1
+        rob = run_robustness(Grid(base=cfg), device=args.device, progress=progress)
+        print(file=sys.stderr)
+        rob.table[["protocol", "confidence", "delta", "tolerance", "object", "loss", "verdict", "survey_says",
+                   "agrees"]].to_csv(out / "robustness.csv", index=False)
+        rob.intervals.to_csv(out / "robustness_intervals.csv", index=False)
     fig = survey_figure(res.curves, res.verdicts, res.masks)
-    fig.write_html(out / "survey.html", include_plotlyjs=True, full_html=True)
+    words = [agreement_text(res)] + (statements(rob) if rob is not None else [])
+    rfig = None
+    if rob is not None:
+        labels = {(r.protocol, r.delta, r.confidence): setting_label(r.protocol, r.confidence, r.delta)
+                  for r in rob.intervals.itertuples()}
+        rfig = robustness_heatmap(rob.table, labels)
+    _write_html(out / "survey.html", fig, rfig, cfg, words)
     png_note = _write_png(fig, out / "survey.png")
-    print(f"Survey reproduction on {res.device}: {cfg.levels} levels, delta {cfg.delta} px, c = {cfg.confidence}, "
-          f"image {cfg.size}x{cfg.size}")
+    print(f"Survey reproduction on {res.device}: image {cfg.size}x{cfg.size}, protocol {cfg.protocol}: {cfg.describe()}")
     print(summary_table(res))
     print()
     print(agreement_text(res))
+    if rob is not None:
+        print()
+        print("Robustness (which conclusions hold, and where they depend on a threshold):")
+        for line in statements(rob):
+            print(f"- {line}")
     print()
-    print(f"wrote {out / 'curves.csv'}, {out / 'verdicts.csv'}, {out / 'survey.html'}" + png_note)
+    print(f"wrote {out / 'curves.csv'}, {out / 'verdicts.csv'}"
+          + (f", {out / 'robustness.csv'}" if rob is not None else "") + f", {out / 'survey.html'}" + png_note)
     return 0
+
+
+def _write_html(path: Path, fig, rfig, cfg, words: list[str]) -> None:
+    """survey.html: the figures (plotly.js embedded, opens offline) and the conclusions in plain words."""
+    import html
+
+    paras = "".join(f"<li>{html.escape(w)}</li>" for block in words for w in block.split("\n") if w.strip())
+    body = (f"<h1>Survey reproduction: loss vs error, large vs small object</h1>"
+            f"<p>{html.escape('Protocol ' + cfg.protocol + ': ' + cfg.describe())}; tolerance {cfg.tolerance:g}.</p>"
+            f"<h2>What is measured, and which conclusions depend on a threshold</h2><ul>{paras}</ul>"
+            + fig.to_html(full_html=False, include_plotlyjs=True)
+            + (rfig.to_html(full_html=False, include_plotlyjs=False) if rfig is not None else ""))
+    path.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>SegLoss Lab survey</title>"
+                    f"<style>body{{font-family:sans-serif;max-width:1440px;margin:auto}} li{{margin:4px 0}}</style>"
+                    f"</head><body>{body}</body></html>", encoding="utf-8")
 
 
 def _write_png(fig, path: Path) -> str:
