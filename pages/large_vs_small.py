@@ -208,6 +208,24 @@ def results(res, cfg, present: bool) -> None:
                 f"({dz['large']['pixels']:,} px), with c = {c.confidence:g}. The background's 1 − c probability "
                 f"adds about {bg_mass:,.0f} px of false-positive mass, far more than the small object itself: class "
                 f"imbalance at work. Move the confidence c in the sidebar to see it change.")
+    if not c.hard and st.toggle("Compare with hard predictions (c = 1)", key="lvs_cmp_hard",
+                                help="the same protocol with probabilities exactly 0 and 1 (one more survey run)"):
+        hard_cfg = tuple((k, 1.0) if k == "confidence" else (k, v) for k, v in cfg)
+        hres = ca.with_progress("survey", hard_cfg, ca.survey_full, "Running the survey with hard predictions")
+        hv = ca.verdicts_at(hard_cfg, tol, hres.curves)
+        shown = keys[:8]
+        st.plotly_chart(F.soft_hard_curves(curves[curves["loss"].isin(shown)],
+                                           hres.curves[hres.curves["loss"].isin(shown)], soft_label=f"c={c.confidence:g}"),
+                        key="lvs_soft_hard")
+        if len(keys) > 8:
+            st.caption(f"The first 8 of the {len(keys)} selected losses; the table has them all.")
+        both = verdicts[verdicts.object == "small"][["loss", "verdict"]].merge(
+            hv[hv.object == "small"][["loss", "verdict"]], on="loss", suffixes=(f" (c = {c.confidence:g})", " (hard)"))
+        both.insert(0, "name", both.pop("loss").map(lambda k: REGISTRY[k].name))
+        st.dataframe(both, hide_index=True)
+        flat = [REGISTRY[k].name for k in hv[(hv.object == "small") & (hv.verdict == "flat")].loss if k in keys]
+        st.markdown(f"With hard predictions, exactly flat on the small object: {', '.join(flat) or 'none'}.")
+
     st.markdown("**Why, loss by loss** (computed from each curve)")
     show = verdicts.assign(name=verdicts["loss"].map(lambda k: REGISTRY[k].name),
                            agrees=verdicts["agrees"].map({True: "yes", False: "no"}).fillna("—"))

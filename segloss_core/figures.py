@@ -198,6 +198,22 @@ def verdict_table(verdicts: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def soft_hard_curves(soft: pd.DataFrame, hard: pd.DataFrame, *, soft_label: str, obj: str = "small") -> go.Figure:
+    """One object's normalized curves under soft predictions (solid) and hard ones (dotted), one
+    colour per loss, so the losses that become exactly flat with hard masks stand out."""
+    fig = go.Figure()
+    for i, key in enumerate(dict.fromkeys(soft["loss"])):
+        color = OKABE_ITO[i % len(OKABE_ITO)]
+        for d, dash, tag in ((soft, "solid", soft_label), (hard, "dot", "hard")):
+            c = d[(d["loss"] == key) & (d["object"] == obj)].sort_values("level")
+            fig.add_trace(go.Scatter(x=c["level"], y=c["value_norm"], mode="lines", name=f"{_name(key)} ({tag})",
+                                     legendgroup=key, line=dict(color=color, dash=dash)))
+    fig.update_layout(template="plotly_white", height=420, title=f"{obj.capitalize()} object: soft (solid) vs hard (dotted)",
+                      xaxis_title="error level k", yaxis_title="loss (min-max normalized per loss)",
+                      margin=dict(l=60, r=10, t=50, b=50))
+    return fig
+
+
 def robustness_heatmap(table: pd.DataFrame, labels: dict[tuple, str] | None = None) -> go.Figure:
     """Where the survey's small-object sentence holds: share of the pairs it names that agree, per
     setting (rows: protocol × Δ × confidence) and tolerance (columns, log). 1 = the sentence holds."""

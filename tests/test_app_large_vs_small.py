@@ -235,3 +235,17 @@ def test_robustness_map_on_demand():
     text = markdown(at)
     assert "the survey's small-object sentence holds only for tolerances from" in text
     assert "Over 40 settings" in text
+
+
+def test_soft_beside_hard():
+    at = run_page({"lvs_losses": "dice,focal,lovasz_hinge", "lvs_levels": "21"})
+    at.toggle(key="lvs_cmp_hard").set_value(True).run()
+    ok(at)
+    fig = figure(at, "lvs_soft_hard")
+    names = [t["name"] for t in fig["data"]]
+    assert "Dice loss (c=0.99)" in names and "Dice loss (hard)" in names and len(names) == 6
+    hard = ca.survey_full(ca.survey_key(levels=21, confidence=1.0))
+    hv = ca.verdicts_from_curves(hard.curves, 1e-3)
+    flat = [k for k in ("dice", "focal", "lovasz_hinge") if hv[(hv.object == "small") & (hv.loss == k)].verdict.iloc[0] == "flat"]
+    from segloss_core.registry import REGISTRY
+    assert f"exactly flat on the small object: {', '.join(REGISTRY[k].name for k in flat) or 'none'}." in markdown(at)

@@ -268,7 +268,7 @@ def test_soften_blur_stays_in_range(sigma):
     assert np.allclose(stack[0], p) and np.allclose(stack[1], soften(SMALL, confidence=c, blur_sigma=sigma))
 
 
-@pytest.mark.parametrize("bad", [1.0, 0.5, 0.3, float("nan"), "high"])
+@pytest.mark.parametrize("bad", [1.0001, 0.5, 0.3, float("nan"), "high"])  # 1.0 = hard masks, allowed
 def test_soften_confidence_validated(bad):
     with pytest.raises(ValueError, match="confidence"):
         soften(LARGE, confidence=bad)
@@ -347,3 +347,36 @@ def test_survey_levels_fast():
 def test_survey_validation(kwargs):
     with pytest.raises(ValueError):
         survey_levels(LARGE, **kwargs)
+
+
+# ------------------------------------------------------------------ translation ladder
+def test_translation_counts_are_exact():
+    from segloss_core.perturb import translation_masks, translation_stack
+    from skimage.draw import disk as sk_disk
+    gt = np.zeros((64, 64), bool)
+    gt[sk_disk((32, 20), 5)] = True
+    n = int(gt.sum())
+    masks, counts = translation_masks(gt, levels=16, step=1)
+    for k, (m, c) in enumerate(zip(masks, counts)):
+        assert m.sum() == n  # moved, not grown: the object keeps its size
+        assert np.array_equal(m[:, k:], gt[:, :64 - k])
+        assert c == {"tp": int((m & gt).sum()), "fp": int((m & ~gt).sum()), "fn": int((~m & gt).sum()),
+                     "tn": int((~m & ~gt).sum())}
+        assert c["fp"] == c["fn"]  # as much moved out as in
+    assert counts[0]["fp"] == 0 and counts[11]["tp"] == 0 and counts[15]["fn"] == n  # apart after 2r + 1 px
+    grown, gcounts = translation_masks(gt, levels=6, step=2, grow=7)
+    for k, (m, c) in enumerate(zip(grown, gcounts)):
+        moved = np.zeros_like(gt)
+        moved[:, 2 * k:] = gt[:, :64 - 2 * k]
+        assert (m & moved).sum() == moved.sum() and m.sum() == n + 7 * k  # exactly k·grow FP pixels added
+    probs, c2 = translation_stack(gt, levels=6, step=2, grow=7, confidence=1.0)
+    assert probs.dtype == np.float32 and set(np.unique(probs)) <= {0.0, 1.0} and c2 == gcounts
+
+
+def test_soften_hard_and_bad_confidence():
+    m = np.zeros((4, 4), bool)
+    m[1, 1] = True
+    assert np.array_equal(soften(m, confidence=1.0), m.astype(float))
+    for bad in (0.5, 1.0001, float("nan")):
+        with pytest.raises(ValueError, match="confidence"):
+            soften(m, confidence=bad)
