@@ -17,6 +17,7 @@ Two ways to get the region sums, both exact (each pixel's term is added once, to
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 REGIONS = ("tp", "fp", "fn", "tn")
@@ -42,6 +43,18 @@ def _masks(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, to
     return pred.reshape(pred.shape[0], -1), gt.reshape(gt.shape[0], -1)
 
 
+def _bit_counts(pred: np.ndarray, gt: np.ndarray) -> torch.Tensor:
+    """``(B, 4)`` float64 pixel counts of TP, FP, FN, TN from bool masks ``pred`` ``(B, M)`` and
+    ``gt`` ``(1, M)``: popcounts of the packed masks (~0.3 ms on 41 × 65 536 pixels, where float
+    sums over the masks take ~4 ms)."""
+    pp, pg = np.packbits(pred, axis=1), np.packbits(gt, axis=1)
+    tp = np.bitwise_count(pp & pg).sum(1, dtype=np.int64)
+    n_pred = np.bitwise_count(pp).sum(1, dtype=np.int64)
+    n_fg = np.bitwise_count(pg).sum(1, dtype=np.int64)
+    fp, fn = n_pred - tp, n_fg - tp
+    return torch.from_numpy(np.stack([tp, fp, fn, pred.shape[1] - tp - fp - fn], 1).astype(np.float64))
+
+
 def _finish(sums: torch.Tensor, counts: torch.Tensor, l2: torch.Tensor):
     mean = torch.where(counts > 0, sums / counts.clamp_min(1), torch.zeros_like(sums)).double()
     return l2, {r: mean[:, i] for i, r in enumerate(REGIONS)}
@@ -58,6 +71,10 @@ class Regions:
         self.pred, self.dtype = pred, dtype
         self.weight = None if weight is None else weight.to(dtype)
         self._gt = gt.to(dtype)  # (1|B, M) 0/1
+        if weight is None and pred.device.type == "cpu" and gt.shape[0] == 1:
+            self.counts_f64 = _bit_counts(pred.numpy(), gt.numpy())
+            self.counts = self.counts_f64.to(dtype)
+            return
         # counts: sums of 0/1 (or integer weights) are exact in float32 below 2**24 pixels
         cdt = torch.float32 if dtype == torch.float32 and pred.shape[1] < 2**24 and weight is None else torch.float64
         inside = self.pred.to(cdt) if self.weight is None else self.pred * self.weight.to(cdt)
