@@ -668,6 +668,7 @@ else:
 with col_gt:
     gt, gt_notes, original = ground_truth_ui(present)
     if gt is not None:
+        st.session_state["_pg_gt"] = gt  # the Tune page can tune on this ground truth ("given" object)
         s = mask_stats(gt)
         st.caption(f"{gt.shape[0]}×{gt.shape[1]} px · object {s['pixels']:,} px "
                    f"(fraction {s['fraction']:.3g}) · {s['n_objects']} connected object(s)")

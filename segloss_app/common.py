@@ -183,6 +183,17 @@ class AutoParam(UrlParam):
         return "auto" if value in (None, "auto") else f"{float(value):.6g}"
 
 
+class ZeroOrRangeParam(UrlParam):
+    """A registry parameter that is exactly 0 or a number in its range (``Param.zero``), in the URL."""
+
+    def __init__(self, p: Param):
+        super().__init__(p.default, float, p.low, p.high)
+        object.__setattr__(self, "_param", p)
+
+    def parse(self, text: str) -> Any:
+        return float(self._param.validate(text))
+
+
 def param_url_spec(key: str, prefix: str) -> dict[str, UrlParam]:
     """URL specs for every parameter of a loss, from the registry."""
     out = {}
@@ -192,6 +203,8 @@ def param_url_spec(key: str, prefix: str) -> dict[str, UrlParam]:
             out[name] = UrlParam(p.default, str, choices=p.choices)
         elif p.auto:
             out[name] = AutoParam(p)
+        elif p.zero:
+            out[name] = ZeroOrRangeParam(p)
         else:
             out[name] = UrlParam(p.default, float, p.low, p.high)
     return out

@@ -90,13 +90,12 @@ def _store(name: str, n: int) -> _LRU:
     return _LRU(n, _BYTES.get(name))
 
 
-_SIZES = {"survey": 8, "stacks": 4, "grid": 24, "ratio": 16, "size": 8, "robust": 2}
+_SIZES = {"survey": 8, "size": 8, "robust": 2, "tune": 32}
 
 
 #: Bytes each store may hold (shared by all sessions): a survey with 101 levels keeps ~55 MB of
-#: level stacks, a Tune stack ~21 MB; grids and size studies are small.
-_BYTES = {"survey": 256 * 2**20, "stacks": 128 * 2**20, "grid": 64 * 2**20, "ratio": 16 * 2**20,
-          "size": 64 * 2**20, "robust": 128 * 2**20}
+#: level stacks; robustness tables ~10 MB; Tune grids and size studies are small.
+_BYTES = {"survey": 256 * 2**20, "size": 64 * 2**20, "robust": 128 * 2**20, "tune": 64 * 2**20}
 
 
 def _memo(name: str, key: tuple, compute: Callable[[], Any]) -> Any:
@@ -111,7 +110,7 @@ def _memo(name: str, key: tuple, compute: Callable[[], Any]) -> Any:
 
 
 def is_cached(name: str, key: tuple) -> bool:
-    """Whether ``name`` (survey, stacks, grid, ratio, size) already holds ``key``."""
+    """Whether ``name`` (survey, size, robust, tune) already holds ``key``."""
     return key in _store(name, _SIZES[name])
 
 
@@ -313,68 +312,6 @@ def crop_box(masks: list[np.ndarray], margin: int = 6, min_side: int = 24) -> tu
 # ------------------------------------------------------------------------------------------------
 # Tune
 # ------------------------------------------------------------------------------------------------
-def stacks(config: tuple) -> dict[str, tuple[np.ndarray, np.ndarray, list[dict]]]:
-    """Ground truth, soft level stack ``(L, H, W)`` and counts for each object of the protocol."""
-    def compute():
-        cfg = SurveyConfig(**dict(config))
-        out = {}
-        for obj, gt in object_masks(cfg).items():
-            preds, counts = level_stack(gt, cfg)
-            out[obj] = (gt, preds, counts)
-        return out
-    return _memo("stacks", config, compute)
-
-
-def _values(gt: np.ndarray, preds: np.ndarray, key: str, params: dict[str, Any], maps=None) -> np.ndarray:
-    """Loss values per level for one parameter setting (no gradient): shape ``(L,)``."""
-    import torch
-
-    from segloss_core.distance import TargetMaps
-    from segloss_core.tensors import logits_from_probs
-
-    spec = get(key)
-    target = torch.as_tensor(np.asarray(gt, bool), dtype=torch.float32)[None, None]
-    if maps is None and spec.needs_maps:
-        maps = TargetMaps(target)
-    out = []
-    with torch.no_grad():
-        for s in range(0, preds.shape[0], 64):
-            z = logits_from_probs(torch.as_tensor(np.asarray(preds[s:s + 64]), dtype=torch.float32)[:, None])
-            out.append(spec(z, target, maps=maps, **params).double().numpy())
-    return np.concatenate(out)
-
-
-@st.cache_data(max_entries=512, show_spinner=False)
-def curve(config: tuple, obj: str, key: str, params_json: str) -> np.ndarray:
-    """Loss value per survey level for one object and one parameter setting."""
-    gt, preds, _ = stacks(config)[obj]
-    return _values(gt, preds, key, json.loads(params_json))
-
-
-@dataclass
-class GridResult:
-    """A parameter grid over the survey levels of one object."""
-
-    xs: list[float]
-    ys: list[float] | None  # None for a 1-D sweep
-    values: np.ndarray  # (ny, nx, L); ny = 1 for a 1-D sweep
-    tau: np.ndarray  # (ny, nx) Kendall τ of each cell's curve
-    violations: np.ndarray  # (ny, nx) steps that do not rise (tolerance BASE_TOLERANCE); 0 = monotone
-    method: str  # "batched" or "cell by cell"
-    note: str = ""
-
-
-#: Largest grid side when the batched grid cannot be used for a loss (cell-by-cell evaluation).
-FALLBACK_SIDE = 7
-
-
-def _resample(axis: list[float], n: int, log: bool) -> list[float]:
-    if len(axis) <= n:
-        return axis
-    lo, hi = axis[0], axis[-1]
-    return [float(f"{v:.4g}") for v in (np.geomspace(lo, hi, n) if log and lo > 0 else np.linspace(lo, hi, n))]
-
-
 def axis_values(key: str, name: str, n: int) -> list[float]:
     """``n`` grid values spanning a parameter's registry range (log-spaced for log parameters)."""
     p = get(key).param(name)
@@ -382,145 +319,6 @@ def axis_values(key: str, name: str, n: int) -> list[float]:
         raise ValueError(f"{key}.{name} is not numeric")
     vals = np.geomspace(p.low, p.high, n) if p.log else np.linspace(p.low, p.high, n)
     return [float(f"{v:.4g}") for v in vals]
-
-
-def loss_grid(config: tuple, obj: str, key: str, x: str, xs: tuple[float, ...], y: str | None,
-              ys: tuple[float, ...] | None, base_json: str, progress: Progress = None) -> GridResult:
-    """Loss values over a 1-D or 2-D parameter grid × the survey levels of ``obj``.
-
-    Uses the batched :func:`segloss_core.sweep.param_grid` and checks two cells against a direct
-    evaluation. Where the batched grid fails or disagrees (some losses do not broadcast per-sample
-    parameters), the grid is evaluated cell by cell on at most :data:`FALLBACK_SIDE` values per
-    axis, and ``note`` says so.
-    """
-    def compute() -> GridResult:
-        from segloss_core.distance import TargetMaps
-        from segloss_core.sweep import param_grid
-        import torch
-
-        gt, preds, _ = stacks(config)[obj]
-        base = json.loads(base_json)
-        spec = get(key)
-        fixed = {k: v for k, v in base.items() if k not in (x, y)}
-        maps = TargetMaps(torch.as_tensor(np.asarray(gt, bool), dtype=torch.float32)[None, None]) if spec.needs_maps else None
-        X, Y = list(xs), (list(ys) if y else None)
-
-        def params_at(iy: int, ix: int, X=X, Y=Y) -> dict:
-            p = {**fixed, x: X[ix]}
-            if y:
-                p[y] = Y[iy]
-            return p
-
-        method, note = "batched", ""
-        values = None
-        try:
-            if spec.reducible:  # one batched pass over the whole grid (pixel-compressed, fast)
-                values = param_grid(gt, preds, key, {y: Y, x: X} if y else {x: X}, fixed, maps=maps)
-                values = values if y else values[None]
-            else:  # full images: one batched pass per row (per value in 1-D) so that progress moves
-                parts = []
-                rows = [(yv, X) for yv in Y] if y else [(None, [xv]) for xv in X]
-                for i, (yv, xr) in enumerate(rows):
-                    g = {y: [yv], x: xr} if y else {x: xr}
-                    parts.append(param_grid(gt, preds, key, g, fixed, maps=maps).reshape(len(xr), -1))
-                    if progress:
-                        progress((i + 1) / len(rows), f"row {i + 1} of {len(rows)}")
-                values = np.stack(parts) if y else np.concatenate(parts)[None]
-            ny, nx = values.shape[:2]
-            for iy, ix in {(ny - 1, nx - 1), (ny // 2, nx // 3)}:
-                ref = _values(gt, preds, key, params_at(iy, ix), maps)
-                if not np.allclose(values[iy, ix], ref, rtol=1e-3, atol=1e-6 * max(1.0, float(np.abs(ref).max()))):
-                    raise ArithmeticError(f"cell ({iy}, {ix}) differs from a direct evaluation by "
-                                          f"{float(np.abs(values[iy, ix] - ref).max()):.3g}")
-        except (RuntimeError, ValueError, ArithmeticError, TypeError) as exc:
-            method = "cell by cell"
-            X = _resample(X, FALLBACK_SIDE, spec.param(x).log)
-            Y = _resample(Y, FALLBACK_SIDE, spec.param(y).log) if y else None
-            note = (f"The batched parameter grid is not usable for {spec.name} over {x}{' × ' + y if y else ''} "
-                    f"({type(exc).__name__}: {str(exc)[:120]}); evaluated cell by cell on a "
-                    f"{len(Y) if Y else 1}×{len(X)} grid instead.")
-            ny, nx = (len(Y) if Y else 1), len(X)
-            values = np.empty((ny, nx, preds.shape[0]))
-            for i in range(ny * nx):
-                iy, ix = divmod(i, nx)
-                values[iy, ix] = _values(gt, preds, key, params_at(iy, ix, X, Y), maps)
-                if progress:
-                    progress((i + 1) / (ny * nx), f"cell {i + 1} of {ny * nx}")
-        ny, nx = values.shape[:2]
-        tau = np.full((ny, nx), np.nan)
-        bad = np.full((ny, nx), np.nan)
-        for iy in range(ny):
-            for ix in range(nx):
-                v = values[iy, ix]
-                if np.isfinite(v).all():
-                    m = analyze(v, BASE_TOLERANCE)
-                    tau[iy, ix], bad[iy, ix] = m.kendall_tau, m.violations
-        return GridResult(X, Y, _readonly(values), _readonly(tau), _readonly(bad), method, note)
-
-    return _memo("grid", (config, obj, key, x, tuple(xs), y, tuple(ys) if ys else None, base_json), compute)
-
-
-def ratio_grid(config: tuple, obj: str, key: str, x: str, xs: tuple[float, ...], y: str | None,
-               ys: tuple[float, ...] | None, base_json: str, level: int, progress: Progress = None) -> np.ndarray:
-    """Mean |∂L/∂z| over the false-negative pixels divided by the mean over the false-positive
-    pixels, at survey ``level`` of ``obj``, for every grid cell: shape ``(ny, nx)`` (NaN where the
-    level has no FN or no FP pixel). One gradient pass per cell."""
-    def compute() -> np.ndarray:
-        import torch
-
-        from segloss_core.distance import TargetMaps
-        from segloss_core.sweep import run_sweep
-
-        gt, preds, counts = stacks(config)[obj]
-        if not 0 <= level < preds.shape[0]:
-            raise ValueError(f"level must be in [0, {preds.shape[0] - 1}]; got {level}")
-        base = json.loads(base_json)
-        fixed = {k: v for k, v in base.items() if k not in (x, y)}
-        maps = TargetMaps(torch.as_tensor(np.asarray(gt, bool), dtype=torch.float32)[None, None])
-        X, Y = list(xs), (list(ys) if y else [None])
-        out = np.full((len(Y), len(X)), np.nan)
-        one = np.asarray(preds[level:level + 1])
-        if counts[level]["fn"] == 0 or counts[level]["fp"] == 0:
-            return _readonly(out)
-        n = out.size
-        for i in range(n):
-            iy, ix = divmod(i, len(X))
-            p = {**fixed, x: X[ix]}
-            if y:
-                p[y] = Y[iy]
-            r = run_sweep(gt, one, [key], {key: p}, maps=maps)
-            fn_g, fp_g = r.region_grad[key]["fn"][0], r.region_grad[key]["fp"][0]
-            out[iy, ix] = fn_g / fp_g if fp_g > 0 else np.nan
-            if progress:
-                progress((i + 1) / n, f"gradient pass {i + 1} of {n}")
-        return _readonly(out)
-
-    return _memo("ratio", (config, obj, key, x, tuple(xs), y, tuple(ys) if ys else None, base_json, level), compute)
-
-
-def snap(value: float, axis) -> float:
-    """The grid value nearest to ``value`` (a clicked point back onto the grid)."""
-    axis = list(axis)
-    if not axis:
-        raise ValueError("empty axis")
-    return float(min(axis, key=lambda a: abs(float(a) - float(value))))
-
-
-def best_cell(q: np.ndarray, quantity: str) -> tuple[int, int] | None:
-    """Index ``(iy, ix)`` of the best cell: highest τ or value, fewest failing steps, or the FN/FP
-    gradient ratio closest to 1 (ties: the first cell in row-major order)."""
-    q = np.asarray(q, dtype=float)
-    if not np.isfinite(q).any():
-        return None
-    if quantity == "ratio":
-        score = -np.abs(np.log(np.where(q > 0, q, np.nan)))
-    elif quantity == "violations":
-        score = -q
-    else:
-        score = q
-    score = np.where(np.isfinite(score), score, -np.inf)
-    iy, ix = np.unravel_index(int(np.argmax(score)), score.shape)
-    return int(iy), int(ix)
 
 
 # ------------------------------------------------------------------------------------------------

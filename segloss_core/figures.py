@@ -355,6 +355,39 @@ def tune_curves(curves: dict[str, dict[str, np.ndarray]], pixels: dict[str, int]
     return fig
 
 
+def compare_curves(curves: dict[str, np.ndarray], counts: list[dict], *, normalized: bool, title: str) -> go.Figure:
+    """Loss vs error level for a few named settings: "B (current)" bold black, "A (pinned)" bold
+    orange, "defaults" dashed grey, the papers' settings dotted."""
+    styles = {"B (current)": dict(color="#000000", width=3.5), "A (pinned)": dict(color="#E69F00", width=3.5),
+              "defaults": dict(color="#555555", width=2.5, dash="dash")}
+    fig = go.Figure()
+    others = [lab for lab in curves if lab not in styles]
+    fn = [c["fn"] for c in counts]
+    fp = [c["fp"] for c in counts]
+    for lab, v in curves.items():
+        raw = np.asarray(v, float)
+        y = normalize(raw) if normalized else raw
+        line = styles.get(lab) or dict(color=OKABE_ITO[(4 + others.index(lab)) % len(OKABE_ITO)], width=2, dash="dot")
+        fig.add_trace(go.Scatter(x=np.arange(raw.size), y=y, mode="lines", name=lab, line=line,
+                                 customdata=np.stack([fn, fp, raw], 1),
+                                 hovertemplate=f"<b>{lab}</b><br>level %{{x}} (FN %{{customdata[0]}}, FP "
+                                               "%{customdata[1]})<br>value %{customdata[2]:.4g}<extra></extra>"))
+    fig.update_layout(template="plotly_white", height=400, title=title, xaxis_title="error level k",
+                      yaxis_title="loss (min-max per curve)" if normalized else "loss value",
+                      margin=dict(l=60, r=20, t=50, b=50), legend=dict(orientation="h", y=-0.22))
+    return fig
+
+
+def mark_cells(fig: go.Figure, xs, ys, mask: np.ndarray, name: str) -> go.Figure:
+    """Grey crosses on the cells where ``mask`` is True (e.g. a parameter switches a term off)."""
+    X, Y = np.meshgrid(xs, ys)
+    m = np.asarray(mask, bool)
+    if m.any():
+        fig.add_trace(go.Scatter(x=X[m], y=Y[m], mode="markers", name=name, hoverinfo="skip", showlegend=True,
+                                 marker=dict(symbol="x-thin", size=9, color="#444444", line=dict(width=1.5))))
+    return fig
+
+
 def clickable_cells(fig: go.Figure, xs, ys, q, xname: str, yname: str, label: str) -> go.Figure:
     """Invisible markers on every cell centre: Plotly heatmaps send no selection events, markers do."""
     X, Y = np.meshgrid(xs, ys)

@@ -50,6 +50,7 @@ __all__ = [
     "Perturbation",
     "perturb",
     "soften",
+    "error_ladder",
     "survey_levels",
     "survey_stack",
     "translation_masks",
@@ -553,29 +554,10 @@ def _ladder(gt, levels, delta, fn_mode, fp_mode, seed, blob_radius):
     seed = _seed(seed)
     R = _blob_radius(blob_radius)
     L = int(levels)
+    want = np.arange(L, dtype=np.int64) * delta
+    masks, counts, (nfn, nfp, fn_notes, fp_notes) = _prefix_masks(G, want, want, fn_mode, fp_mode, seed, R)
     n_obj = int(G.sum())
     n_bg = int(G.size) - n_obj
-    want = np.arange(L, dtype=np.int64) * delta
-    nfn, nfp = np.minimum(want, n_obj), np.minimum(want, n_bg)
-    rng_fn, rng_fp = _rngs(seed)
-    fn_order, fn_notes = _fn_order(G, fn_mode, int(nfn[-1]), rng_fn, R)
-    fp_order, fp_notes = _fp_order(G, fp_mode, int(nfp[-1]), rng_fp, R)
-    # Rank of each pixel in its ordering; a level keeps the pixels whose rank is below its count.
-    big = np.iinfo(np.int64).max
-    rank_fn = np.full(G.size, big, dtype=np.int64)
-    rank_fn[fn_order] = np.arange(fn_order.size)
-    rank_fp = np.full(G.size, big, dtype=np.int64)
-    rank_fp[fp_order] = np.arange(fp_order.size)
-    H, W = G.shape
-    rank_fn, rank_fp = rank_fn.reshape(1, H, W), rank_fp.reshape(1, H, W)
-    masks = (G[None] & (rank_fn >= nfn[:, None, None])) | (rank_fp < nfp[:, None, None])
-    tp = np.count_nonzero(masks & G[None], axis=(1, 2))
-    fp = np.count_nonzero(masks & ~G[None], axis=(1, 2))
-    fn = n_obj - tp
-    counts = [
-        {"tp": int(tp[k]), "fp": int(fp[k]), "fn": int(fn[k]), "tn": int(G.size - tp[k] - fp[k] - fn[k])}
-        for k in range(L)
-    ]
     meta = []
     for k in range(L):
         msgs: list[str] = []
@@ -592,6 +574,51 @@ def _ladder(gt, levels, delta, fn_mode, fp_mode, seed, blob_radius):
         }
         meta.append((req, msgs, {"removed": int(nfn[k]), "added": int(nfp[k])}))
     return masks, counts, meta
+
+
+def _prefix_masks(G: np.ndarray, fn_want, fp_want, fn_mode: str, fp_mode: str, seed: int, R: float):
+    """Hard predictions removing the first ``fn_want[k]`` object pixels of the FN ordering and adding
+    the first ``fp_want[k]`` background pixels of the FP ordering (clamped at what exists), with
+    their exact counts: every prediction is a prefix of the same two orderings."""
+    n_obj = int(G.sum())
+    n_bg = int(G.size) - n_obj
+    nfn = np.minimum(np.asarray(fn_want, dtype=np.int64), n_obj)
+    nfp = np.minimum(np.asarray(fp_want, dtype=np.int64), n_bg)
+    rng_fn, rng_fp = _rngs(seed)
+    fn_order, fn_notes = _fn_order(G, fn_mode, int(nfn.max(initial=0)), rng_fn, R)
+    fp_order, fp_notes = _fp_order(G, fp_mode, int(nfp.max(initial=0)), rng_fp, R)
+    # Rank of each pixel in its ordering; a prediction keeps the pixels whose rank is below its count.
+    big = np.iinfo(np.int64).max
+    rank_fn = np.full(G.size, big, dtype=np.int64)
+    rank_fn[fn_order] = np.arange(fn_order.size)
+    rank_fp = np.full(G.size, big, dtype=np.int64)
+    rank_fp[fp_order] = np.arange(fp_order.size)
+    H, W = G.shape
+    rank_fn, rank_fp = rank_fn.reshape(1, H, W), rank_fp.reshape(1, H, W)
+    masks = (G[None] & (rank_fn >= nfn[:, None, None])) | (rank_fp < nfp[:, None, None])
+    tp = np.count_nonzero(masks & G[None], axis=(1, 2))
+    fp = np.count_nonzero(masks & ~G[None], axis=(1, 2))
+    fn = n_obj - tp
+    counts = [{"tp": int(tp[k]), "fp": int(fp[k]), "fn": int(fn[k]), "tn": int(G.size - tp[k] - fp[k] - fn[k])}
+              for k in range(len(nfn))]
+    return masks, counts, (nfn, nfp, fn_notes, fp_notes)
+
+
+def error_ladder(gt: Any, fn_counts, fp_counts, *, fn_mode: str = "boundary", fp_mode: str = "boundary",
+                 seed: int = 0, blob_radius: float = 3) -> tuple[np.ndarray, list[dict[str, int]]]:
+    """Hard predictions with ``fn_counts[k]`` FN and ``fp_counts[k]`` FP pixels (any two sequences of
+    the same length: FN only, FP only, a fixed FP:FN ratio, ...), each a prefix of the same FN and FP
+    orderings as :func:`perturb` (so ``error_ladder(gt, [n], [m])[0][0]`` equals
+    ``perturb(gt, fn=n, fp=m).mask`` for the same modes and seed). Counts are clamped at the object's
+    and the background's size and returned exactly, as bool masks ``(L, H, W)`` and counts."""
+    G = _as_mask(gt)
+    fn_counts = [_count_pixels("fn", v) for v in fn_counts]
+    fp_counts = [_count_pixels("fp", v) for v in fp_counts]
+    if len(fn_counts) != len(fp_counts) or not fn_counts:
+        raise ValueError("fn_counts and fp_counts must be non-empty and of the same length")
+    masks, counts, _ = _prefix_masks(G, fn_counts, fp_counts, _choice("fn_mode", fn_mode, FN_MODES),
+                                     _choice("fp_mode", fp_mode, FP_MODES), _seed(seed), _blob_radius(blob_radius))
+    return masks, counts
 
 
 def survey_levels(

@@ -9,7 +9,7 @@ loss is one function and one entry here.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import torch
@@ -43,6 +43,12 @@ class Param:
     choices: tuple[str, ...] | None = None
     auto: bool = False
     zero: bool = False
+    # values at which the parameter switches a term of the loss off (a tuning recommendation never
+    # lands there), and what is lost
+    off_at: tuple[float, ...] = ()
+    off_note: str = ""
+    # why this parameter cannot change any scale-free quantity (ratios, relative slopes), if so
+    inert: str = ""
 
     def validate(self, value: Any) -> Any:
         """Return the value in canonical form, or raise ``ValueError`` saying what is allowed."""
@@ -92,6 +98,8 @@ class LossSpec:
     notes: str = ""
     # one line shown beside the parameter sliders on every page (a naming trap, an option's meaning)
     slider_note: str = ""
+    # the settings the paper recommends, as (who, {param: value}) in this library's parameter names
+    paper: tuple[tuple[str, dict], ...] = ()
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -134,8 +142,10 @@ def _smooth(default: float = 1.0) -> Param:
                       "that is not exactly 0 everywhere, which a sigmoid never is")
 
 
-_ALPHA_FP = Param("alpha", 0.3, 0.0, 1.0, help="weight of false positives")
-_BETA_FN = Param("beta", 0.7, 0.0, 1.0, help="weight of false negatives")
+_ALPHA_FP = Param("alpha", 0.3, 0.0, 1.0, help="weight of false positives", off_at=(0.0,),
+                  off_note="false positives no longer count")
+_BETA_FN = Param("beta", 0.7, 0.0, 1.0, help="weight of false negatives", off_at=(0.0,),
+                 off_note="false negatives no longer count")
 
 _SPECS = [
     # ---- distribution-based
@@ -152,18 +162,21 @@ _SPECS = [
     LossSpec("balanced_ce", "Balanced cross-entropy", "distribution", D.balanced_ce,
              r"-\frac{1}{N}\sum_x \big[\beta\, g\log p + (1-\beta)(1-g)\log(1-p)\big]",
              "Xie & Tu, HED, ICCV 2015",
-             (Param("beta", None, 0.0, 1.0, auto=True, help="foreground weight; background gets 1-β; auto = 1-Σg/N"),),
+             (Param("beta", None, 0.0, 1.0, auto=True, help="foreground weight; background gets 1-β; auto = 1-Σg/N",
+                    off_at=(0.0, 1.0), off_note="one class gets weight 0 (β = 0: the object; β = 1: the background)"),),
              multiclass=True, reducible=True, use_case="Skewed data sets: positives weighted by β and negatives by 1-β."),
     LossSpec("focal", "Focal loss", "distribution", D.focal,
              r"-\frac{1}{N}\sum_x \big[\alpha(1-p)^{\gamma} g\log p + (1-\alpha)p^{\gamma}(1-g)\log(1-p)\big]",
              "Lin et al., ICCV 2017",
-             (Param("alpha", 0.25, 0.0, 1.0, help="foreground weight α (background 1-α)"),
+             (Param("alpha", 0.25, 0.0, 1.0, help="foreground weight α (background 1-α)", off_at=(0.0, 1.0),
+                    off_note="one class gets weight 0 (α = 0: the object's term vanishes; α = 1: the background's)"),
               Param("gamma", 2.0, 0.0, 5.0, help="focusing γ: down-weights easy pixels; 0 is balanced CE")),
              multiclass=True, reducible=True, use_case="Highly imbalanced data: easy pixels are down-weighted, hard ones dominate."),
     LossSpec("unet_weighted_ce", "U-Net weight-map CE", "distribution", D.unet_weighted_ce,
              r"\frac{1}{N}\sum_x w(x)\,CE(x),\ w = w_c + w_0 e^{-(d_1+d_2)^2/2\sigma^2}",
              "Ronneberger, Fischer & Brox, MICCAI 2015",
-             (Param("w0", 10.0, 0.0, 50.0, help="border weight w0 between touching objects"),
+             (Param("w0", 10.0, 0.0, 50.0, help="border weight w0 between touching objects", off_at=(0.0,),
+                    off_note="the border term is switched off (plain CE)"),
               Param("sigma", 5.0, 0.5, 50.0, log=True, help="border width σ in pixels"),
               Param("class_weight", "none", choices=("none", "inverse_frequency"),
                     help="w_c: 1, or inverse class frequency normalized to mean 1"),
@@ -186,7 +199,9 @@ _SPECS = [
                     "weigh exactly 2); the two differ by the factor max d/(max d - 1) on φ.")),
     LossSpec("conservative", "Conservative loss", "distribution", D.conservative,
              r"\frac{1}{N}\sum_x \lambda(1+\log_a p_t)^2\,\log_a(-\log_a p_t)", "Zhu et al., ECCV 2018",
-             (Param("lam", 5.0, 0.1, 20.0, help="scale λ"),
+             (Param("lam", 5.0, 0.1, 20.0, help="scale λ",
+                    inert="a pure scale factor: it multiplies the loss and its gradient, so it changes no ratio "
+                          "or relative slope (only the effective learning rate)"),
               Param("a", math.e, 1.1, 10.0, help="log base a; the loss is 0 at p_t = 1/a")),
              reducible=True,
              use_case=("Domain adaptation (Zhu et al. intend it to penalize both the worst and the over-confident "
@@ -213,8 +228,10 @@ _SPECS = [
              reducible=True, use_case="Dice variant that trades false positives (α) against false negatives (β)."),
     LossSpec("focal_tversky", "Focal Tversky loss", "region", R.focal_tversky,
              r"\Big(1 - \frac{TP + s}{TP + \alpha FP + \beta FN + s}\Big)^{\gamma}", "Abraham & Khan, ISBI 2019",
-             (Param("alpha", 0.3, 0.0, 1.0, help="weight of false positives (the paper's β; the paper's α weighs FN)"),
-              Param("beta", 0.7, 0.0, 1.0, help="weight of false negatives (the paper's α = 0.7 is this β = 0.7)"),
+             (Param("alpha", 0.3, 0.0, 1.0, help="weight of false positives (the paper's β; the paper's α weighs FN)",
+                    off_at=(0.0,), off_note="false positives no longer count"),
+              Param("beta", 0.7, 0.0, 1.0, help="weight of false negatives (the paper's α = 0.7 is this β = 0.7)",
+                    off_at=(0.0,), off_note="false negatives no longer count"),
               Param("gamma", 0.75, 0.25, 3.0, help="exponent γ (the paper's 1/γ; 0.75 = paper's 4/3)"),
               _smooth()), multiclass=True, reducible=True, use_case="Tversky with a focusing exponent for hard examples.",
              slider_note=("Here α weighs false positives and β false negatives. Abraham & Khan's paper and code "
@@ -232,7 +249,8 @@ _SPECS = [
     LossSpec("sensitivity_specificity", "Sensitivity-specificity", "region", R.sensitivity_specificity,
              r"\lambda\frac{\sum (g-p)^2 g}{\sum g + \epsilon} + (1-\lambda)\frac{\sum (g-p)^2(1-g)}{\sum(1-g) + \epsilon}",
              "Brosch et al., MICCAI 2015 (NiftyNet form)",
-             (Param("lam", 0.05, 0.0, 1.0, help="weight λ of the foreground (sensitivity) error"),
+             (Param("lam", 0.05, 0.0, 1.0, help="weight λ of the foreground (sensitivity) error", off_at=(0.0, 1.0),
+                    off_note="one of the two terms gets weight 0 (λ = 0: missed pixels; λ = 1: false alarms)"),
               Param("eps", 1e-5, 1e-8, 1.0, log=True, help="ε in the denominators")),
              reducible=True, use_case="When the balance between missing lesion pixels and false alarms must be set explicitly."),
     LossSpec("log_cosh_dice", "Log-cosh Dice", "region", R.log_cosh_dice,
@@ -254,7 +272,9 @@ _SPECS = [
              notes="Can be negative; 0 for an empty or full ground truth."),
     LossSpec("gdl_boundary", "Generalized Dice + boundary", "boundary", B.gdl_boundary,
              r"\alpha L_{GD} + (1-\alpha) L_B", "Kervadec et al., MIDL 2019",
-             (Param("alpha", 0.5, 0.0, 1.0, help="weight α of the generalized Dice term"),), needs_maps=True,
+             (Param("alpha", 0.5, 0.0, 1.0, help="weight α of the generalized Dice term", off_at=(0.0, 1.0),
+                    off_note="one of the two terms is switched off (α = 0: generalized Dice; α = 1: boundary)"),),
+             needs_maps=True,
              pixel_maps=("signed",), use_case="The boundary loss as used in the paper: alongside a region loss."),
     LossSpec("hausdorff_dt", "Hausdorff DT loss", "boundary", B.hausdorff_dt,
              r"\frac{1}{N}\sum_x (p-g)^2\,(d_G^{\alpha} + d_P^{\alpha})", "Karimi & Salcudean, IEEE TMI 2019",
@@ -266,24 +286,30 @@ _SPECS = [
     # ---- compound
     LossSpec("combo", "Combo loss", "compound", K.combo,
              r"\alpha L_{mBCE} + (1-\alpha)(1 - DSC)", "Taghanaki et al., CMIG 2019",
-             (Param("alpha", 0.5, 0.0, 1.0, help="weight α of the modified BCE"),
-              Param("beta", 0.5, 0.0, 1.0, help="β in mBCE; >0.5 penalizes false negatives more")),
+             (Param("alpha", 0.5, 0.0, 1.0, help="weight α of the modified BCE", off_at=(0.0, 1.0),
+                    off_note="one of the two terms is switched off (α = 0: the mBCE; α = 1: the Dice term)"),
+              Param("beta", 0.5, 0.0, 1.0, help="β in mBCE; >0.5 penalizes false negatives more", off_at=(0.0, 1.0),
+                    off_note="the mBCE drops one class (β = 0: the object's pixels; β = 1: the background's)")),
              reducible=True, use_case="Mild class imbalance: CE's smooth gradients with Dice's overlap term."),
     LossSpec("exp_log", "Exponential logarithmic", "compound", K.exp_log,
              r"w_d\,\mathbb{E}_l[(-\ln D_l)^{\gamma}] + w_c\,\mathbb{E}_x[w_l(-\ln p_l)^{\gamma}]",
              "Wong et al., MICCAI 2018",
              (Param("gamma", 0.3, 0.1, 3.0, help="exponent γ of both terms"),
-              Param("w_dice", 0.8, 0.0, 1.0, help="weight of the Dice term"),
-              Param("w_ce", 0.2, 0.0, 1.0, help="weight of the cross-entropy term")),
+              Param("w_dice", 0.8, 0.0, 1.0, help="weight of the Dice term", off_at=(0.0,),
+                    off_note="the Dice term is switched off"),
+              Param("w_ce", 0.2, 0.0, 1.0, help="weight of the cross-entropy term", off_at=(0.0,),
+                    off_note="the cross-entropy term is switched off")),
              reducible=True, use_case="Small structures of very different sizes: focuses on poorly predicted labels."),
     LossSpec("dice_bce", "Dice + BCE", "compound", K.dice_bce,
              r"L_{Dice} + \lambda L_{BCE}", "Common practice (seed 003)",
-             (Param("lam", 1.0, 0.0, 10.0, help="weight λ of BCE"), _smooth()),
+             (Param("lam", 1.0, 0.0, 10.0, help="weight λ of BCE", off_at=(0.0,), off_note="the BCE term is switched off"),
+              _smooth()),
              reducible=True, use_case="Everyday compound; CE may vanish relative to Dice under extreme imbalance."),
     LossSpec("dice_focal", "Dice + focal", "compound", K.dice_focal,
              r"L_{Dice} - \frac{\lambda}{N}\sum_x\big[(1-p)^{\gamma} g\log p + p^{\gamma}(1-g)\log(1-p)\big]",
              "Zhu et al., AnatomyNet, Med. Phys. 2019",
-             (Param("lam", 0.5, 0.0, 10.0, help="weight λ of the focal term"),
+             (Param("lam", 0.5, 0.0, 10.0, help="weight λ of the focal term", off_at=(0.0,),
+                    off_note="the focal term is switched off"),
               Param("gamma", 2.0, 0.0, 5.0, help="focusing γ"), _smooth()),
              reducible=True, use_case="Small organs: Dice for overlap, focal for hard pixels."),
     LossSpec("cmss", "Correlation-maximized structural similarity", "compound", K.cmss,
@@ -292,6 +318,19 @@ _SPECS = [
              (Param("beta", 0.1, 0.0, 0.99, help="threshold β on the structural error e"),),
              use_case="Structure-aware: CE restricted to pixels whose local structure disagrees."),
 ]
+
+#: The papers' recommended settings, in this library's parameter names (Tune draws them as references).
+_PAPER = {
+    "focal": (("Lin et al. 2017", {"alpha": 0.25, "gamma": 2.0}),),
+    "tversky": (("Salehi et al. 2017", {"alpha": 0.3, "beta": 0.7}),),
+    "focal_tversky": (("Abraham & Khan 2019 (their α = 0.7 on FN)", {"alpha": 0.3, "beta": 0.7, "gamma": 0.75}),),
+    "unet_weighted_ce": (("Ronneberger et al. 2015", {"w0": 10.0, "sigma": 5.0}),),
+    "exp_log": (("Wong et al. 2018", {"gamma": 0.3, "w_dice": 0.8, "w_ce": 0.2}),),
+    "hausdorff_dt": (("Karimi & Salcudean 2019", {"alpha": 2.0}),),
+    "conservative": (("Zhu et al. 2018", {"lam": 5.0, "a": math.e}),),
+    "sensitivity_specificity": (("Brosch et al. 2015", {"lam": 0.05}),),
+}
+_SPECS = [replace(s, paper=_PAPER.get(s.key, ())) for s in _SPECS]
 
 REGISTRY: dict[str, LossSpec] = {s.key: s for s in _SPECS}
 KEYS: tuple[str, ...] = tuple(REGISTRY)
