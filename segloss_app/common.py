@@ -324,6 +324,7 @@ PAGES = {
     "tune": "pages/tune.py",
     "gradients": "pages/gradients.py",
     "catalogue": "pages/catalogue.py",
+    "train": "pages/train.py",
 }
 
 

@@ -14,6 +14,7 @@ PAGES = [
     ("/tune", "tune"),
     ("/gradients", "gradients"),
     ("/catalogue", "catalogue"),
+    ("/train", "train"),
 ]
 
 
