@@ -172,11 +172,11 @@ def evaluate(batch: Batch, target: torch.Tensor, keys: Iterable[str], params=Non
         if key in queue.keys:
             continue
         kw = params.get(key, {})
-        comp = inp.pairs() if spec.reducible else inp.tuples()
-        if comp is not None:
-            with _one_thread(batch.device):
+        with _one_thread(batch.device):  # building the entries and evaluating on them: small tensors
+            comp = inp.pairs() if spec.reducible else inp.tuples()
+            if comp is not None:
                 value, l2, reg, grad_fn = _on_compressed(spec, comp, kw, batch.shape)
-        else:
+        if comp is None:
             value, l2, reg, grad_fn = full(spec, kw)
         out[key] = _result(spec, kw, value, l2, reg, grad_fn, batch, target, maps, wrt_probs)
     queue.drain_back()
