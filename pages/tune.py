@@ -137,10 +137,10 @@ if st.session_state.get("tune_res") not in RESOLUTIONS:
 if st.session_state.get("tune_x") == st.session_state.get("tune_y") and len(names) > 1:
     st.session_state["tune_y"] = next(n for n in names if n != st.session_state["tune_x"])
 try:
-    pinned = V.parse_pin(st.session_state.get("tune_pin", ""), key)
+    V.parse_pin(st.session_state.get("tune_pin", ""), key)
 except ValueError:
     bad.append(bad_entry("tune_pin", st.session_state.get("tune_pin")))
-    st.session_state["tune_pin"], pinned = "", {}
+    st.session_state["tune_pin"] = ""
 if bad:
     st.session_state["_url_bad"] = list(dict.fromkeys(bad))
     bad_link_notice(st.session_state["_url_bad"])
@@ -195,6 +195,7 @@ def tune(key: str, skey: tuple, present: bool) -> None:
     spec = REGISTRY[key]
     names = numeric_params(key)
     setup = T.TuneSetup(**dict(skey))
+    pinned = V.parse_pin(st.session_state.get("tune_pin", ""), key)  # the pin button reruns this fragment only
     st.session_state["tune_level"] = min(max(int(st.session_state.get("tune_level", 2)), 0), setup.levels - 2)
     left, right = st.columns([1, 3])
     with left:
@@ -209,7 +210,7 @@ def tune(key: str, skey: tuple, present: bool) -> None:
         for who, p in spec.paper:
             st.button(f"Paper: {who}", key=f"tune_paper_{who}", on_click=on_set, args=(key, p), width="stretch")
         if pinned:
-            st.caption("A = " + ", ".join(f"{k} = {V.fmt(v)}" for k, v in pinned.items()))
+            st.caption("Pinned A: " + ", ".join(f"{k} = {V.fmt(v)}" for k, v in pinned.items()))
     level = int(st.session_state["tune_level"])
     with right:
         st.slider("Error level k (where the ratios and the slope are read)", 0, setup.levels - 2, key="tune_level")

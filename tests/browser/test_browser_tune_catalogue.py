@@ -55,3 +55,21 @@ def test_catalogue_csv_download_arrives_and_parses(app, tmp_path):
     key_col = next(c for c in df.columns if c.lower() in ("key", "loss"))
     assert df[key_col].is_unique
     assert {"dice", "focal", "bce"} <= set(df[key_col])
+
+
+def test_tune_pin_and_compare(app):
+    """Pin the current setting as A, move a slider as a person would, and see A and B side by side."""
+    app.goto("/tune?tune_loss=tversky")
+    app.page.get_by_role("button", name="Pin as A").click()
+    app.wait_idle()
+    app.wait_until(lambda: "tune_pin=" in app.page.url, what="the pin in the link")
+    app.press_slider("beta", "ArrowRight", times=10)  # β 0.7 -> about 0.8
+    app.wait_idle()
+    app.wait_until(lambda: "tune_tversky.beta=0.7" not in app.page.url and "tune_tversky.beta=" in app.page.url,
+                   what="the new β in the link")
+    legend = app.page.locator('[data-testid="stPlotlyChart"] .legendtext').all_text_contents()
+    assert "A (pinned)" in legend and "B (current)" in legend, legend
+    assert app.page.get_by_text("A → B:").count() >= 1
+    assert app.page.get_by_text("FN/FP cost ratio").count() >= 1
+    app.assert_no_errors()
+    app.screenshot("tune-pin-compare")
