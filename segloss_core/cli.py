@@ -1,4 +1,4 @@
-"""Command line: ``python -m segloss_core {eval,reproduce,bench} ...``.
+"""Command line: ``python -m segloss_core {eval,reproduce,bench,train} ...``.
 
 Every failure the user can cause (missing or unreadable file, mismatched shapes, values outside
 [0, 1], NaN, unknown loss or parameter, value outside a parameter's range) ends with exit status 2
@@ -156,6 +156,25 @@ def build_parser() -> argparse.ArgumentParser:
                     help="skip robustness.csv (3 protocols x 4 confidences x delta x 11 tolerances; ~20 s)")
     rp.set_defaults(func=cmd_reproduce)
 
+    tr = sub.add_parser("train", help="train the losses side by side (free logits or a tiny network)")
+    tr.add_argument("--out", required=True, help="output folder (created): curves.csv, summary.csv, train.gif")
+    tr.add_argument("--losses", help="comma-separated registry keys (default: bce,dice,focal,tversky,lovasz_hinge,boundary)")
+    tr.add_argument("--set", action="append", metavar="KEY.PARAM=VALUE", help="override a loss parameter")
+    tr.add_argument("--mode", choices=("free", "net"), default="free", help="free logits (default) or tiny network")
+    tr.add_argument("--steps", type=int, default=300, help="optimizer steps (default 300)")
+    tr.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    tr.add_argument("--size", type=int, help="image side (default 128 free, 64 net; net: a multiple of 4)")
+    tr.add_argument("--object", choices=("small", "large", "both", "empty"), default="both", help="free mode's ground truth")
+    tr.add_argument("--start", choices=("half", "perturbed", "noise"), default="perturbed", help="free mode's start")
+    tr.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    tr.add_argument("--lr", type=float, help="learning rate (default 0.1 free, 0.01 net)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--batch", type=int, default=16, help="network mode: images per step (default 16)")
+    tr.add_argument("--small-area", type=float, default=0.002, help="small object area, fraction of the image")
+    tr.add_argument("--large-area", type=float, default=0.15, help="large object area, fraction of the image")
+    tr.add_argument("--frames", type=int, default=40, help="snapshots kept for the GIF (default 40)")
+    tr.set_defaults(func=cmd_train)
+
     tp = sub.add_parser("table", help="print the README's table of losses (from the registry)")
     tp.set_defaults(func=cmd_table)
 
@@ -250,6 +269,47 @@ def _write_png(fig, path: Path) -> str:
         print(f"warning: could not write {path.name} ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
               "install Debian's chromium for PNG export", file=sys.stderr)
         return ""
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .registry import parse_keys, parse_setting
+    from .train import BENCH_LOSSES, TrainConfig, gif_bytes, runs_from, train
+
+    keys = list(dict.fromkeys(parse_keys(args.losses))) if args.losses is not None else list(BENCH_LOSSES)
+    if not keys:
+        raise UsageError(f"--losses names no loss ({args.losses!r}); give comma-separated keys, e.g. dice,focal")
+    params: dict[str, dict[str, Any]] = {}
+    for s in args.set or []:
+        key, name, value = parse_setting(s)
+        params.setdefault(key, {})[name] = value
+    net = args.mode == "net"
+    cfg = TrainConfig(runs=runs_from(keys, params), mode=args.mode, object=args.object,
+                      size=args.size if args.size is not None else (64 if net else 128), start=args.start,
+                      optimizer=args.optimizer, lr=args.lr if args.lr is not None else (0.01 if net else 0.1),
+                      steps=args.steps, seed=args.seed, batch=args.batch, small_area=args.small_area,
+                      large_area=args.large_area, frames=args.frames, device=args.device).validate()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    last = [-1]
+
+    def progress(frac: float, what: str) -> None:
+        pct = int(frac * 100)
+        if pct // 5 != last[0] // 5:
+            print(f"\r  training: {what:<30} {pct:3d}%", end="", file=sys.stderr, flush=True)
+            last[0] = pct
+
+    res = train(cfg, progress=progress)
+    print(file=sys.stderr)
+    res.curves_csv().to_csv(out / "curves.csv", index=False)
+    summary = res.summary()
+    summary.to_csv(out / "summary.csv", index=False)
+    (out / "train.gif").write_bytes(gif_bytes(res))
+    print(f"Trained {len(keys)} losses ({cfg.mode} mode, {cfg.size}x{cfg.size}, {cfg.steps} steps) on {res.device} "
+          f"in {res.seconds:.2f} s")
+    print(summary[["loss", "steps_to_dice_0.9", "final_dice", "final_fp", "final_fn", "small_recall",
+                   "diverged_at"]].to_string(index=False))
+    print(f"wrote {out / 'curves.csv'}, {out / 'summary.csv'}, {out / 'train.gif'}")
+    return 0
 
 
 def cmd_table(args: argparse.Namespace) -> int:
