@@ -371,3 +371,43 @@ def test_region_index_summaries_batched_targets_and_multiclass():
         for name in want:
             assert rep.losses["dice"].region_mean[name][i].item() == pytest.approx(want[name], rel=1e-12)
             assert rep.region_count[name][i].item() == cnt[name]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_logits_from_probs_is_torch_logit_bit_for_bit(dtype):
+    """The three-operation logit gives torch.logit's numbers exactly (vectorized body and scalar tail)."""
+    g = torch.Generator().manual_seed(0)
+    for n in (1, 7, 82, 4099):
+        p = torch.rand(n, generator=g, dtype=dtype)
+        p[:3] = torch.tensor([0.0, 1.0, 0.5], dtype=dtype)[: min(3, n)]
+        eps = 1e-7 if dtype == torch.float32 else 1e-12
+        assert torch.equal(logits_from_probs(p.reshape(1, 1, -1)), torch.logit(p, eps).reshape(1, 1, -1))
+
+
+def test_inner_contour_equals_the_erosion():
+    from segloss_core.distance import inner_contour
+    rng = np.random.default_rng(7)
+    for shape in [(3, 1, 17, 23), (2, 1, 1, 9), (2, 1, 5, 1), (2, 1, 4, 5, 6)]:
+        hard = rng.random(shape) > 0.4
+        cross = ndi.generate_binary_structure(hard.ndim - 2, 1).reshape((1, 1) + (3,) * (hard.ndim - 2))
+        np.testing.assert_array_equal(inner_contour(hard), hard & ~ndi.binary_erosion(hard, cross, border_value=1))
+
+
+def test_engine_restores_the_thread_count(stack):
+    gt, preds = stack
+    n = torch.get_num_threads()
+    run_sweep(gt, preds, ["dice", "cmss", "boundary"], dtype=torch.float64)
+    assert torch.get_num_threads() == n
+
+
+def test_bench_sweeps_agree_with_monai():
+    """The benchmark's MONAI side computes the same numbers (values and gradient norms, checked in
+    sweep_one_loss itself) on a small protocol; no timing is asserted."""
+    pytest.importorskip("monai")
+    from segloss_core.bench_sweeps import SEVEN, SWEEP_LOSSES, sweep_one_loss
+    from segloss_core.survey import SurveyConfig
+    cfg = SurveyConfig(size=48, large_radius=12, small_radius=3, levels=3, delta=5)
+    out = sweep_one_loss(cfg, torch.device("cpu"), repeat=1)
+    assert set(out["sweep_one_loss_s"]) == set(SWEEP_LOSSES) | {SEVEN}
+    assert out["max_rel_diff_vs_monai"] <= 1e-3
+    assert all(v > 0 for d in out["vs_monai"].values() for v in d.values())
