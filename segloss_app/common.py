@@ -303,11 +303,14 @@ def export_buttons(fig, data: pd.DataFrame | None, name: str, config: dict | Non
         cols[0].download_button("CSV data", data.to_csv(index=False).encode(), f"{name}.csv", "text/csv",
                                 key=f"dl_csv_{name}")
     if fig is not None:
-        cols[2].download_button("HTML (interactive)", fig.to_html(include_plotlyjs="cdn").encode(), f"{name}.html",
-                                "text/html", key=f"dl_html_{name}")
+        from segloss_app.exports import described, html_page
+        cols[2].download_button("HTML (interactive)", lambda: html_page(fig, name, config), f"{name}.html",
+                                "text/html", key=f"dl_html_{name}",
+                                help="opens offline: plotly.js, the title and the settings are in the file")
         if png:
-            if cols[1].button("Make PNG", key=f"mk_png_{name}", help="renders with kaleido (~1 s)"):
-                st.session_state[f"png_{name}"] = figure_png(fig)
+            if cols[1].button("Make PNG", key=f"mk_png_{name}", help="renders with kaleido (~1 s); the title and "
+                              "the settings are written on the image"):
+                st.session_state[f"png_{name}"] = figure_png(described(fig, name, config))
             data_png = st.session_state.get(f"png_{name}")
             if data_png:
                 cols[1].download_button("PNG image", data_png, f"{name}.png", "image/png", key=f"dl_png_{name}")
