@@ -13,4 +13,4 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "== chromium not found and cannot be installed here: browser tests will be skipped"
   fi
 fi
-exec .venv/bin/python -m pytest -q "$@" tests
+exec .venv/bin/python -m pytest --durations=8 "$@" tests  # one line per test file, with its progress
