@@ -11,7 +11,7 @@ Two modes (:class:`TrainConfig` ``mode``):
   :math:`z_{t+1} = z_t - \eta\,\nabla_z L(z_t)`, or Adam (Kingma & Ba, ICLR 2015) with
   :math:`\beta = (0.9, 0.999)`, :math:`\epsilon = 10^{-8}`. One SGD step of BCE is the closed form
   :math:`z_1 = z_0 - \eta\,(p_0 - g)/N` (:math:`N` pixels; tested).
-* ``"net"`` — **tiny network** (:class:`TinyNet`, ~14.5k parameters, no pretrained weights, He
+* ``"net"`` — **tiny network** (:class:`TinyNet`, 7 488 parameters, no pretrained weights, He
   initialisation from the seed, the same initial weights for every loss) trained on synthetic
   images rendered from random masks (:func:`render_batch`: one large ellipse and ``n_small`` small
   disks per image, foreground intensity ``contrast``, Gaussian blur ``blur``, additive Gaussian
@@ -286,17 +286,17 @@ def class_masks(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------------------------------ network
 class TinyNet(nn.Module):
-    r"""A small fully convolutional network (~14.5k parameters at ``width=24``).
+    r"""A small fully convolutional network (7 488 parameters at ``width=16``).
 
     Space-to-depth by 4 (``pixel_unshuffle``: an exact, parameter-free 4×4 stride-4 reshaping), three
     3×3 convolutions with dilations 1, 2, 4 and ReLU at 1/4 resolution (receptive field 60 px), a
     1×1 head over the features and the unshuffled input (a skip that keeps full-resolution detail),
     and depth-to-space back (``pixel_shuffle``). Cheap on a CPU: all convolutions run on 1/16 of the
-    pixels with 16–24 channels, which is what lets 6 networks × 16 images of 64×64 train 300 steps
+    pixels with 16 channels, which is what lets 6 networks × 16 images of 64×64 train 300 steps
     in seconds. Output: logits ``(B, 1, H, W)``; H and W multiples of 4.
     """
 
-    def __init__(self, width: int = 24, r: int = 4):
+    def __init__(self, width: int = 16, r: int = 4):
         super().__init__()
         self.r = r
         c = r * r

@@ -186,7 +186,7 @@ def test_net_mode_separates_small_and_large_objects(net_res):
         assert d.loc["all", "fp"] == d.loc["small", "fp"] + d.loc["large", "fp"]
     csv = net_res.curves_csv()
     assert list(csv.columns) == ["loss", "object", "step", "value", "dice", "iou", "fp", "fn", "grad_l2"]
-    assert net_res.n_params == 14552
+    assert net_res.n_params == 7488
 
 
 def test_free_csv_columns_and_summary(free_res):
