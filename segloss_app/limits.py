@@ -14,9 +14,10 @@ The cost constants were measured on this project's 2-core CPU machine (torch 2.1
   map CE (41 levels x 65 536 px, i.e. ~37 ns per pixel and level), 30-55 ms for the other
   full-image losses; reducible losses run on distinct (z, g) pairs and cost < 0.5 ms a cell
   (33 x 33 in ~0.4 s).
-* Large vs small: ~0.02 s per error level (both objects, all 26 losses) for hard-edged
-  predictions, ~0.12 s per level once the edges are blurred (every pixel becomes a distinct
-  probability, nothing left to compress).
+* Large vs small: ~0.02 s and ~10 MB per error level (both objects, all 26 losses) for
+  hard-edged predictions; ~0.12 s and ~30 MB per level once the edges are blurred (every pixel
+  becomes a distinct probability, nothing left to compress): 41 blurred levels peaked at +1.2 GB,
+  101 at +2.3 GB (σ = 5, fresh process).
 
 Also here: what the browser is sent (:func:`shrink_for_display`) and how many bytes a cached
 result holds (:func:`nbytes`, used by the byte-bounded caches of ``segloss_app.compute_analysis``).
@@ -40,6 +41,10 @@ TUNE_S_PER_REDUCIBLE_CELL = 0.5e-3
 
 #: Seconds per survey error level (both objects, every loss), hard-edged and blurred predictions.
 SURVEY_S_PER_LEVEL = {"hard": 0.02, "blurred": 0.12}
+#: Peak memory per survey error level (MB), same two cases.
+SURVEY_MB_PER_LEVEL = {"hard": 10, "blurred": 30}
+#: Memory one survey may take above the running app (MB): 41 blurred levels, the default count.
+SURVEY_BUDGET_MB = 1250
 #: Fewest levels a bounded survey keeps (the default protocol has 41).
 SURVEY_MIN_LEVELS = 11
 
@@ -95,17 +100,27 @@ def survey_cost_s(levels: int, blur: float) -> float:
     return levels * SURVEY_S_PER_LEVEL["blurred" if blur > 0 else "hard"]
 
 
-def survey_levels(levels: int, blur: float, budget_s: float = BUDGET_S) -> Bound:
+def survey_memory_mb(levels: int, blur: float) -> float:
+    """Estimated peak memory (MB) of the full survey with ``levels`` levels and edge blur ``blur``."""
+    return levels * SURVEY_MB_PER_LEVEL["blurred" if blur > 0 else "hard"]
+
+
+def survey_levels(levels: int, blur: float, budget_s: float = BUDGET_S,
+                  budget_mb: float = SURVEY_BUDGET_MB) -> Bound:
     """The number of survey levels to compute for a requested ``levels``: all of them when the
-    estimate fits ``budget_s``, else the most that fit (at least :data:`SURVEY_MIN_LEVELS`)."""
+    estimates fit ``budget_s`` and ``budget_mb``, else the most that fit (at least
+    :data:`SURVEY_MIN_LEVELS`)."""
     levels = int(levels)
-    if survey_cost_s(levels, blur) <= budget_s:
+    if survey_cost_s(levels, blur) <= budget_s and survey_memory_mb(levels, blur) <= budget_mb:
         return Bound(levels)
-    per = SURVEY_S_PER_LEVEL["blurred" if blur > 0 else "hard"]
-    n = max(SURVEY_MIN_LEVELS, min(levels, int(budget_s / per)))
-    return Bound(n, f"Computed {n} error levels instead of {levels}: with blurred edges every pixel is a distinct "
-                    f"probability, so each level costs the full image, and {levels} levels would take about "
-                    f"{_duration(survey_cost_s(levels, blur))} here. Lower the blur to compute more levels.")
+    kind = "blurred" if blur > 0 else "hard"
+    n = max(SURVEY_MIN_LEVELS, min(levels, int(budget_s / SURVEY_S_PER_LEVEL[kind]),
+                                   int(budget_mb / SURVEY_MB_PER_LEVEL[kind])))
+    why = ("with blurred edges every pixel is a distinct probability, so each level costs the full image, and "
+           if blur > 0 else "")
+    return Bound(n, f"Computed {n} error levels instead of {levels}: {why}{levels} levels would take about "
+                    f"{_duration(survey_cost_s(levels, blur))} and {survey_memory_mb(levels, blur) / 1000:.1f} GB "
+                    "here." + (" Lower the blur to compute more levels." if blur > 0 else ""))
 
 
 # ------------------------------------------------------------------------------------------------

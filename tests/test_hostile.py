@@ -410,6 +410,8 @@ def test_survey_bound_lowers_blurred_levels_with_a_notice():
     b = limits.survey_levels(101, 5.0)
     assert limits.SURVEY_MIN_LEVELS <= b.value < 101 and "instead of 101" in b.notice
     assert limits.survey_cost_s(b.value, 5.0) <= limits.BUDGET_S
+    assert limits.survey_memory_mb(b.value, 5.0) <= limits.SURVEY_BUDGET_MB
+    assert limits.survey_levels(41, 5.0).notice is None  # the default count of levels stays, blurred or not
     at = U.run_page("pages/large_vs_small.py", {"lvs_levels": "101", "lvs_blur": "5", "lvs_delta": "500",
                                                 "lvs_large_r": "120", "lvs_small_r": "40", "lvs_fpmode": "noise"},
                     timeout=120)
