@@ -13,6 +13,11 @@ image; the per-pixel gradient map is expanded back (``inverse``) only when it is
   change across a sweep, so their values are coded once per ground truth (a lexsort), and a sweep
   level with two prediction values over a 256×256 disk has ~3 000 distinct tuples instead of
   65 536 pixels.
+
+Both take a :class:`Ranks` (each sample's distinct logits and every pixel's rank): sorted here
+(``np.unique`` per sample) for general stacks, or read off the two-valued profile of
+:mod:`.profile` (no sort) for the ladders of two-valued levels, which also builds the ``(z, g)``
+pairs of such a stack directly.
 """
 from __future__ import annotations
 
