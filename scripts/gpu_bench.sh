@@ -5,9 +5,11 @@
 #
 # It runs `python -m segloss_core bench --device cuda --json` (survey engine vs naive, single pair,
 # focal grid, the one-loss sweeps with MONAI's batched evaluation on the GPU when MONAI is
-# installed) and times the full 26-loss survey on the GPU warm (best of 5, after one warm-up run,
-# CUDA synchronized), with the same survey on the CPU of that machine for scale. Nothing is
-# installed or downloaded: a missing package is reported in the JSON ("error") with exit status 1.
+# installed), the train figures (segloss_core.train.bench_train on cuda: free logits and the tiny
+# network, 6 losses, 300 steps), and times the full 26-loss survey on the GPU warm (best of 5,
+# after one warm-up run, CUDA synchronized), with the same survey on the CPU of that machine for
+# scale. Nothing is installed or downloaded: a missing package is reported in the JSON ("error")
+# with exit status 1.
 # Python: $PYTHON if set, else .venv/bin/python if present, else python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +61,12 @@ def survey_s(device, repeat):
 
 print("bench --device cuda ...", file=sys.stderr)
 out["bench_cuda"] = run_bench(device="cuda")
+print("train figures on cuda ...", file=sys.stderr)
+try:
+    from segloss_core.train import bench_train
+    out["train_cuda"] = bench_train(device="cuda")
+except ImportError as e:
+    out["train_cuda"] = f"not available: {e}"
 print("survey on cuda (warm, best of 5) ...", file=sys.stderr)
 out["survey_cuda_warm_s"] = survey_s("cuda", 5)
 print("survey on cpu (best of 3) ...", file=sys.stderr)
