@@ -88,7 +88,7 @@ def animation_figure(res: TrainResult, active: int = 0, image: int = 0, cols: in
                 args=[None, dict(frame=dict(duration=150, redraw=True), transition=dict(duration=0),
                                  fromcurrent=True, mode="immediate")])
     pause = dict(label="❚❚ Pause", method="animate",
-                 args=[[None], dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0), mode="immediate")])
+                 args=[[None], dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0), mode="next")])
     fig.update_layout(
         template="plotly_white", height=230 * rows + 150, margin=dict(l=10, r=10, t=60, b=10),
         updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0, y=-0.02, xanchor="left",

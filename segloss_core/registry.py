@@ -19,7 +19,9 @@ from .losses import boundary as B
 from .losses import compound as K
 from .losses import distribution as D
 from .losses import lovasz as LV
+from .losses import recent as RC
 from .losses import region as R
+from .losses import thin as TH
 from .tensors import check_pair
 
 FAMILIES = ("distribution", "region", "boundary", "compound")
@@ -317,6 +319,89 @@ _SPECS = [
              "Zhao, Wu, Chu, Hu & Cai, arXiv:1910.08711, 2019",
              (Param("beta", 0.1, 0.0, 0.99, help="threshold β on the structural error e"),),
              use_case="Structure-aware: CE restricted to pixels whose local structure disagrees."),
+    # ---- since 2020 and thin structures (issue 14)
+    LossSpec("cldice", "Soft clDice (+ Dice)", "region", TH.cldice,
+             r"(1-\alpha)L_{Dice} + \alpha\Big(1 - \frac{2\,T_{prec}T_{sens}}{T_{prec}+T_{sens}}\Big),\ "
+             r"T_{prec} = \frac{\sum S_P g + s}{\sum S_P + s},\ T_{sens} = \frac{\sum S_G p + s}{\sum S_G + s}",
+             "Shit et al., CVPR 2021",
+             (Param("alpha", 0.5, 0.0, 1.0, help="weight α of the clDice term (1-α on soft Dice); 1 = clDice alone",
+                    off_at=(0.0,), off_note="the clDice term is switched off (plain soft Dice)"),
+              Param("iters", 3.0, 0.0, 20.0, help="soft-skeleton iterations k (rounded to an integer); at least the "
+                                                 "largest half-width of the structures in pixels"),
+              Param("smooth", 1.0, 1e-4, 10.0, log=True, help="smoothing s of T_prec, T_sens and the Dice term")),
+             use_case=("Vessels, airways, neurites: the soft skeletons of prediction and ground truth are scored "
+                       "against the other mask, so a gap that cuts a thin structure costs a share of its centreline."),
+             notes=("The authors' soft_dice_cldice: soft skeleton by iterated min/max pooling (Algorithm 1), "
+                    "smoothing in both ratios and the Dice term, no constant in the harmonic mean. MONAI's "
+                    "SoftclDiceLoss is the α = 1 term with 1e-4 added to the harmonic mean's denominator."),
+             slider_note="α = 1 is clDice alone; the paper trains with α ≤ 0.5. iters is rounded to a whole number."),
+    LossSpec("skeleton_recall", "Skeleton Recall (+ Dice + CE)", "compound", TH.skeleton_recall,
+             r"w_{base}(L_{CE} + L_{Dice}) + w_{srec}\Big(1 - \frac{\sum p\,T + s}{\sum T + s}\Big)",
+             "Kirchhoff et al., ECCV 2024",
+             (Param("w_srec", 1.0, 0.0, 10.0, help="weight of the skeleton-recall term (the authors' weight_srec = 1)",
+                    off_at=(0.0,), off_note="the skeleton-recall term is switched off (Dice + CE)"),
+              Param("w_base", 1.0, 0.0, 1.0, help="weight of nnU-Net's Dice + CE; 0 = the recall term alone",
+                    off_at=(0.0,), off_note="Dice + CE is switched off (the recall term alone)"),
+              Param("smooth", 1e-5, 1e-6, 1.0, log=True, help="smoothing s of the recall and Dice ratios (nnU-Net: 1e-5)")),
+             use_case=("Thin structures (vessels, the TopCoW 2023 winner): recall of the ground truth's tubed "
+                       "skeleton, computed once per ground truth with scikit-image; cheap, any 2-D/3-D shape."),
+             notes=("T: skimage skeletonize of the ground truth, dilated twice with the face cross, inside the mask "
+                    "(the authors' SkeletonTransform with do_tube). The trainer adds weight_srec·(-Rec) to nnU-Net's "
+                    "CE - Dice; here the constants w_base + w_srec are added so the loss is ≥ 0 (same gradients).")),
+    LossSpec("unified_focal", "Unified Focal loss", "compound", RC.unified_focal,
+             r"\lambda L_{mF} + (1-\lambda) L_{mFT},\ L_{maF} = -\frac{1}{N}\sum\big[\delta g\log p + (1-\delta)(1-g)p^{\gamma}\log(1-p)\big]",
+             "Yeung, Sala, Schönlieb & Rundo, CMIG 2022",
+             (Param("lam", 0.5, 0.0, 1.0, help="weight λ of the modified focal term (1-λ on the focal Tversky term)",
+                    off_at=(0.0, 1.0), off_note="one of the two terms is switched off (λ = 0: focal; λ = 1: focal Tversky)"),
+              Param("delta", 0.6, 0.0, 1.0, help="δ: weight of the foreground CE and of false negatives (1-δ: background, FP)",
+                    off_at=(0.0, 1.0), off_note="one class's CE and one error kind get weight 0"),
+              Param("gamma", 0.5, 0.0, 1.0, help="γ: suppresses easy background (p^γ) and enhances the foreground's "
+                                                 "Tversky term (power 1-γ)",
+                    off_at=(1.0,), off_note="the foreground focal Tversky term (1-mTI)^0 becomes the constant 1"),
+              Param("variant", "asymmetric", choices=("asymmetric", "symmetric"),
+                    help="asymmetric: only the background is suppressed (the paper's recommendation); symmetric: both labels")),
+             reducible=True,
+             use_case="Class-imbalanced medical segmentation: one loss that contains Dice, Tversky, focal and CE as special cases.",
+             notes=("λ weighs the focal term as in the paper and MONAI (the authors' Keras code puts its `weight` on the "
+                    "Tversky term; equal at λ = 0.5). The focal term sums the two labels per pixel as the authors' code "
+                    "(MONAI's AsymmetricFocalLoss averages them: half)."),
+             slider_note="δ > 0.5 weighs false negatives (and the foreground's CE) more; γ = 1 switches the foreground Tversky term off."),
+    LossSpec("topk_ce", "TopK cross-entropy", "distribution", RC.topk_ce,
+             r"\frac{1}{n}\sum_{x\in\mathrm{top}_n(CE)} CE(x),\ n = \max(1, \lfloor kN/100\rfloor)",
+             "Wu, Shen & van den Hengel, arXiv:1605.06885, 2016 (nnU-Net TopK10)",
+             (Param("k", 10.0, 0.1, 100.0, log=True, help="percentage k of the hardest pixels kept; 100 = plain CE"),),
+             reducible=True,
+             use_case="Online hard-pixel mining: the easy background drops out of the average (nnU-Net's TopK trainers).",
+             notes=("Per sample (nnU-Net pools the batch). Pixels tied at the n-th largest CE share the remaining slots "
+                    "equally, so identical pixels get identical gradients; the value is that of any choice among them.")),
+    LossSpec("mcc", "Matthews correlation coefficient loss", "region", RC.mcc,
+             r"1 - \frac{TP\,TN - FP\,FN}{\sqrt{(TP+FP)(TP+FN)(TN+FP)(TN+FN)}}",
+             "Abhishek & Hamarneh, ISBI 2021",
+             (Param("eps", 1e-5, 1e-6, 1.0, log=True, help="ε added to each soft count (smp's MCCLoss: 1e-5)"),),
+             reducible=True,
+             use_case="Imbalanced binary segmentation (skin lesions): counts true negatives, so FP and FN weigh alike.",
+             notes="A perfect empty prediction of an empty ground truth gives MCC ≈ 1/2 (the ε counts), so loss ≈ 0.5."),
+    LossSpec("log_hausdorff_dt", "Log Hausdorff DT loss", "boundary", RC.log_hausdorff_dt,
+             r"\log\Big(1 + \frac{1}{N}\sum_x (p-g)^2\,(d_G^{\alpha} + d_P^{\alpha})\Big)",
+             "MONAI LogHausdorffDTLoss, after Karimi & Salcudean, IEEE TMI 2019",
+             (Param("alpha", 2.0, 0.5, 4.0, help="exponent α of the distances"),), needs_maps=True,
+             prediction_distance=True,
+             use_case="The Hausdorff DT loss on a log scale, so it can be added to a region loss without dominating it."),
+    LossSpec("hausdorff_er", "Hausdorff ER loss (erosion)", "boundary", RC.hausdorff_er,
+             r"\frac{1}{N}\sum_x\sum_{i=1}^{k} i^{\alpha}\,(f_i \ominus B)(x),\ f_0 = (p-g)^2",
+             "Karimi & Salcudean, IEEE TMI 2019 (kornia HausdorffERLoss)",
+             (Param("alpha", 2.0, 0.5, 4.0, help="exponent α of the erosion weight i^α"),
+              Param("k", 10.0, 1.0, 20.0, help="number of erosions k (rounded to an integer)")),
+             use_case="A Hausdorff surrogate without distance transforms: thick error regions survive many erosions."),
+    LossSpec("boundary_dou", "Boundary DoU loss", "boundary", RC.boundary_dou,
+             r"\frac{\sum p^2 + \sum g^2 - 2\sum pg + s}{\sum p^2 + \sum g^2 - (1+\alpha)\sum pg + s},\ "
+             r"\alpha = \min\big(1 - 2\tfrac{C}{S},\ \alpha_{max}\big)",
+             "Sun, Luo, Zhao, Yang & Wang, MICCAI 2023",
+             (Param("alpha_max", 0.8, 0.0, 0.99, help="truncation of α (the authors recommend 0.8)"),),
+             use_case=("Boundary-focused region loss: α from the ground truth's boundary ratio C/S; thin objects are "
+                       "scored like IoU, large ones weigh the boundary band."),
+             notes=("Averaged over {background, foreground} as the authors' loop over every class; the boundary counts "
+                    "C treat the image border as outside (their zero-padded convolution).")),
 ]
 
 #: The papers' recommended settings, in this library's parameter names (Tune draws them as references).
@@ -329,6 +414,13 @@ _PAPER = {
     "hausdorff_dt": (("Karimi & Salcudean 2019", {"alpha": 2.0}),),
     "conservative": (("Zhu et al. 2018", {"lam": 5.0, "a": math.e}),),
     "sensitivity_specificity": (("Brosch et al. 2015", {"lam": 0.05}),),
+    # issue 14
+    "cldice": (("Shit et al. 2021", {"alpha": 0.5, "iters": 3.0}),),
+    "skeleton_recall": (("Kirchhoff et al. 2024 (nnU-Net trainer)", {"w_srec": 1.0, "w_base": 1.0, "smooth": 1e-5}),),
+    "unified_focal": (("Yeung et al. 2022", {"lam": 0.5, "delta": 0.6, "gamma": 0.5}),),
+    "topk_ce": (("nnU-Net TopK10", {"k": 10.0}),),
+    "hausdorff_er": (("Karimi & Salcudean 2019", {"alpha": 2.0, "k": 10.0}),),
+    "boundary_dou": (("Sun et al. 2023", {"alpha_max": 0.8}),),
 }
 _SPECS = [replace(s, paper=_PAPER.get(s.key, ())) for s in _SPECS]
 

@@ -23,6 +23,14 @@ CONTRACT_FAMILIES = {
     "compound": ["combo", "exp_log", "dice_bce", "dice_focal", "cmss"],
 }
 CONTRACT_KEYS = {k for keys in CONTRACT_FAMILIES.values() for k in keys}
+# The losses published after the surveys (issue 14), appended to the registry after the 26 above.
+SINCE_2020 = {
+    "distribution": ["topk_ce"],
+    "region": ["cldice", "mcc"],
+    "boundary": ["log_hausdorff_dt", "hausdorff_er", "boundary_dou"],
+    "compound": ["skeleton_recall", "unified_focal"],
+}
+SINCE_2020_KEYS = {k for keys in SINCE_2020.values() for k in keys}
 
 # Defaults stated in the "defaults" column of LOSSES.md (None = "auto").
 CONTRACT_DEFAULTS = {
@@ -46,11 +54,20 @@ CONTRACT_DEFAULTS = {
     "dice_bce": {"lam": 1.0},
     "dice_focal": {"lam": 0.5, "gamma": 2.0},
     "cmss": {"beta": 0.1},
+    # issue 14: the authors' defaults
+    "cldice": {"alpha": 0.5, "iters": 3.0, "smooth": 1.0},
+    "skeleton_recall": {"w_srec": 1.0, "w_base": 1.0, "smooth": 1e-5},
+    "unified_focal": {"lam": 0.5, "delta": 0.6, "gamma": 0.5, "variant": "asymmetric"},
+    "topk_ce": {"k": 10.0},
+    "mcc": {"eps": 1e-5},
+    "log_hausdorff_dt": {"alpha": 2.0},
+    "hausdorff_er": {"alpha": 2.0, "k": 10.0},
+    "boundary_dou": {"alpha_max": 0.8},
 }
 
 # Losses that take ground-truth distance maps (the boundary family plus the two map-weighted CEs).
 CONTRACT_NEEDS_MAPS = {"unet_weighted_ce", "distance_penalized_ce", "boundary", "gdl_boundary", "hausdorff_dt",
-                       "shape_aware"}
+                       "shape_aware", "log_hausdorff_dt"}
 # "the class-wise losses (CE family, focal, Dice family, Lovász-softmax) average over classes"
 CONTRACT_MULTICLASS = {"bce", "wce", "balanced_ce", "focal", "dice", "squared_dice", "jaccard", "tversky",
                        "focal_tversky", "generalized_dice", "log_cosh_dice", "lovasz_softmax"}
@@ -60,11 +77,13 @@ IDS = list(REGISTRY)
 
 
 # ---------------------------------------------------------------- keys and metadata
-def test_exactly_the_26_contract_keys():
-    assert len(CONTRACT_KEYS) == 26
-    assert len(KEYS) == len(set(KEYS)) == 26, "duplicate or missing keys"
-    assert set(KEYS) == CONTRACT_KEYS, (
-        f"missing: {sorted(CONTRACT_KEYS - set(KEYS))}; unexpected: {sorted(set(KEYS) - CONTRACT_KEYS)}")
+def test_exactly_the_26_contract_keys_then_the_8_since_2020():
+    assert len(CONTRACT_KEYS) == 26 and len(SINCE_2020_KEYS) == 8
+    expected = CONTRACT_KEYS | SINCE_2020_KEYS
+    assert len(KEYS) == len(set(KEYS)) == 34, "duplicate or missing keys"
+    assert set(KEYS) == expected, (
+        f"missing: {sorted(expected - set(KEYS))}; unexpected: {sorted(set(KEYS) - expected)}")
+    assert set(KEYS[:26]) == CONTRACT_KEYS  # the survey's losses first, the newer ones appended
     assert tuple(REGISTRY) == KEYS
 
 
@@ -72,7 +91,7 @@ def test_families_match_contract():
     assert set(FAMILIES) == set(CONTRACT_FAMILIES)
     for fam, keys in CONTRACT_FAMILIES.items():
         got = sorted(k for k, s in REGISTRY.items() if s.family == fam)
-        assert got == sorted(keys), fam
+        assert got == sorted(keys + SINCE_2020[fam]), fam
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
