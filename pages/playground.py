@@ -228,13 +228,13 @@ def sidebar(present: bool) -> None:
                 sb.error(plain(exc, max_len=300))
             else:
                 st.session_state["_pg_cfg_applied"] = digest
-                if ignored:
-                    st.session_state["_pg_cfg_ignored"] = ignored
+                st.session_state["_pg_cfg_ignored"] = ignored
                 go("playground", params)
-        if st.session_state.get("_pg_cfg_ignored"):
-            ignored = st.session_state["_pg_cfg_ignored"]
-            sb.caption(f"Ignored {len(ignored)} entr{'y' if len(ignored) == 1 else 'ies'} that are not Playground "
-                       "settings (or whose value is not a short text or number): " + plain_list(ignored))
+    # shown after the reload too (going to the loaded settings resets the uploader, a pg_ widget)
+    if st.session_state.get("_pg_cfg_ignored"):
+        ignored = st.session_state["_pg_cfg_ignored"]
+        sb.caption(f"Ignored {len(ignored)} entr{'y' if len(ignored) == 1 else 'ies'} that are not Playground "
+                   "settings (or whose value is not a short text or number): " + plain_list(ignored))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -464,3 +464,55 @@ def test_server_upload_limit_is_configured():
     cfg = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
     assert cfg["server"]["maxUploadSize"] == CV.MAX_UPLOAD_BYTES // 2**20
     assert cfg["browser"]["gatherUsageStats"] is False and cfg["client"]["toolbarMode"] == "viewer"
+
+
+# ------------------------------------------------------------------------------------------------
+# Uploads on the Playground (AppTest uploads the bytes as the browser would)
+# ------------------------------------------------------------------------------------------------
+def test_large_upload_at_full_resolution_is_bounded():
+    from segloss_core.masks import save_mask_png
+    m = np.zeros((2048, 2048), bool)
+    m[500:1500, 600:1400] = True
+    keys = "bce,dice,focal,boundary,hausdorff_dt,cmss,unet_weighted_ce,lovasz_hinge"
+    at = U.run_page("pages/playground.py", {"pg_src": "upload", "pg_gkeys": keys}, timeout=120)
+    at.file_uploader(key="pg_gt_file").set_value(("big.png", save_mask_png(m), "image/png")).run()
+    U.ok(at)
+    t = time.perf_counter()
+    at.checkbox(key="pg_gt_down").uncheck().run()  # "full resolution": was 41 s, 2.1 GB and a chart too big
+    elapsed = time.perf_counter() - t
+    U.ok(at)
+    assert any("downsampled to 1024 px" in str(w.value) for w in at.warning)
+    assert "1024×1024 px" in " ".join(str(c.value) for c in at.caption)
+    fig = U.figure(at, "pg_gradmaps")
+    maps = [U.arr(tr["z"]) for tr in fig["data"] if tr.get("type") == "heatmap"]
+    assert len(maps) == 8 and sum(a.size for a in maps) <= limits.MAX_SENT_PIXELS
+    assert "1/2 resolution" in fig["layout"]["title"]["text"]
+    sent = sum(len(el.proto.spec) for el in at.get("plotly_chart"))
+    assert sent < 25 * 2**20, sent / 2**20  # MB of chart JSON for the whole page
+    assert elapsed < 60, elapsed
+
+
+def test_hostile_files_on_the_playground_give_one_line():
+    at = U.run_page("pages/playground.py")
+    cfg = at.file_uploader(key="pg_cfg_file")
+    cfg.set_value(("c.json", b"[" * 100_000, "application/json")).run()  # RecursionError before
+    assert not at.exception and len(at.sidebar.error) == 1 and "nested 100,000 levels" in at.sidebar.error[0].value
+    at.file_uploader(key="pg_cfg_file").set_value(("c.json", b" " * (2 * 2**20), "application/json")).run()
+    assert not at.exception and "at most 1 MiB" in at.sidebar.error[0].value  # refused from its size
+    junk = {"params": {EVIL_LINK: "1", "pg_frac": "0.001", **{f"pg_x{i}": "1" for i in range(400)}}}
+    at.file_uploader(key="pg_cfg_file").set_value(("c.json", json.dumps(junk).encode(), "application/json")).run()
+    U.ok(at)
+    assert dict(at.query_params).get("pg_frac") in ("0.001", ["0.001"])
+    assert not any(k.startswith("pg_x") for k in at.query_params)  # the link stays short
+    note = " ".join(str(c.value) for c in at.sidebar.caption if "Ignored" in str(c.value))
+    assert "Ignored 401 entries" in note and "CLICK-ME" in note and "and 393 more" in note
+    assert not live_markup(note.split(": ", 1)[1])  # the names from the file are plain text
+
+
+def test_hostile_drawing_file_on_the_playground_gives_one_line():
+    at = U.run_page("pages/playground.py", {"pg_src": "draw"})
+    bad = _drawing(shape=[1e300, 1]).replace(b"1e+300", b"1e400")
+    at.file_uploader(key="pg_gt_drawing_file").set_value(("d.json", bad, "application/json")).run()
+    assert not at.exception and len(at.error) == 1 and "too large for a float" in at.error[0].value
+    at.run()  # the message stays one line on a rerun, and the page keeps working
+    assert not at.exception
