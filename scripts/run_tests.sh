@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup_env.sh requirements-test.txt
+if [ -f requirements-test-nodeps.txt ] && ! .venv/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('segmentation_models_pytorch') is None)" 2>/dev/null; then
+  echo "== installing requirements-test-nodeps.txt (--no-deps)"
+  .venv/bin/pip install --disable-pip-version-check -q --no-deps -r requirements-test-nodeps.txt
+fi
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing Debian's chromium for the browser tests"
