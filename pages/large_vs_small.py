@@ -6,6 +6,7 @@ import streamlit as st
 from segloss_app import compute_analysis as ca
 from segloss_app.common import KeyListParam, UrlParam, export_buttons, page_header, show_error, sync_url, url_state
 from segloss_core import figures as F
+from segloss_core import figures_survey as SF
 from segloss_core.perturb import FP_MODES
 from segloss_core import claim
 from segloss_core.registry import KEYS, REGISTRY
@@ -54,11 +55,9 @@ def current() -> dict:
 
 present = page_header(
     "Large vs small",
-    "The survey by Taghanaki et al. (2021) plots losses against a growing error, once for a large object "
-    "and once for a small one, and states that for the small object *only combo and focal loss increase "
-    "monotonically* while overlap-based losses fluctuate. The paper gives no protocol; here it is documented "
-    "and adjustable, and every verdict below is computed from the curves, with the tolerance at which it "
-    "flips. Losses the sentence does not name are marked *not stated*.")
+    "Taghanaki et al. (2021) add the same number of wrong pixels to a large and a small object and state that for "
+    "the small one *only combo and focal loss increase monotonically*. Here the protocol is documented and "
+    "adjustable, and every verdict is computed from the curves, with the tolerance at which it flips.")
 vals = url_state(SPEC)
 
 # ---------------------------------------------------------------- protocol (recomputes the survey)
@@ -97,31 +96,23 @@ except (ValueError, ArithmeticError) as exc:
 
 c = res.config
 px = {o: int(m.sum()) for o, m in res.masks.items()}
-small_curve = res.curves[(res.curves["object"] == "small") & (res.curves["loss"] == KEYS[0])]
-tp0 = small_curve[small_curve["tp"] == 0]["level"]
 if c.small_radius >= c.large_radius:
     st.warning("The 'small' radius is not smaller than the 'large' one: the two panels are swapped in meaning.")
-st.caption(
-    f"Image {c.size}×{c.size}. Large disk r = {c.large_radius:g} px ({px['large']:,} px), small disk "
-    f"r = {c.small_radius:g} px ({px['small']:,} px). Protocol *{c.protocol}*: {c.describe()}. "
-    + (f"The small object has no true positive left from level {int(tp0.iloc[0])} on. " if len(tp0) else
-       "The small object keeps a true positive at every level. ")
-    + f"Default loss parameters (the Tune page varies them). Computed on {res.device}.")
 
-# ---------------------------------------------------------------- what the levels look like
-with st.expander("What the error levels look like (prediction overlays)", expanded=True):
-    ks = ca.thumbnail_levels(c.levels)
-    for obj in ("large", "small"):
-        gt, preds = res.masks[obj], res.predictions[obj]
-        box = ca.crop_box([gt] + [preds[k] for k in ks])
-        curves_obj = res.curves[(res.curves["object"] == obj) & (res.curves["loss"] == KEYS[0])].set_index("level")
-        labels = [f"k={k}: FN {int(curves_obj.loc[k, 'fn'])}, FP {int(curves_obj.loc[k, 'fp'])}" for k in ks]
-        st.markdown(f"**{obj.capitalize()} object** ({px[obj]:,} px), cropped to where the errors are")
-        fig = F.mask_thumbnails([preds[k][box] for k in ks], labels, gt=gt[box])
-        fig.update_layout(height=220)
-        st.plotly_chart(fig, key=f"lvs_thumbs_{obj}", config={"displayModeBar": False})
-    st.caption("Colours (Okabe–Ito): true positive green, false positive vermillion, false negative blue, "
-               "true negative grey.")
+
+def protocol_caption(res) -> str:
+    c = res.config
+    small_curve = res.curves[(res.curves["object"] == "small") & (res.curves["loss"] == KEYS[0])]
+    tp0 = small_curve[small_curve["tp"] == 0]["level"]
+    return (f"Image {c.size}×{c.size}. Large disk r = {c.large_radius:g} px ({px['large']:,} px), small disk "
+            f"r = {c.small_radius:g} px ({px['small']:,} px). Protocol *{c.protocol}*: {c.describe()}. "
+            + (f"The small object has no true positive left from level {int(tp0.iloc[0])} on. " if len(tp0) else
+               "The small object keeps a true positive at every level. ")
+            + f"Default loss parameters (the Tune page varies them). Computed on {res.device}.")
+
+
+def on_pin(cfg) -> None:
+    st.session_state["lvs_pinned_cfg"] = cfg
 
 
 # ---------------------------------------------------------------- results (display-only controls rerun just this)
@@ -154,7 +145,38 @@ def results(res, cfg, present: bool) -> None:
     n = len(keys)
     small_v = verdicts[verdicts.object == "small"]
     stated = verdicts[verdicts.survey_says != claim.NOT_STATED]
-    lo, hi = holds_interval(ca.verdicts_at(cfg, tol, res.curves).query("object == 'small'"))
+    all_v = ca.verdicts_at(cfg, tol, res.curves)
+    lo, hi = holds_interval(all_v.query("object == 'small'"))
+    with st.container(border=True):
+        st.markdown(ca.what_to_notice(res, all_v, tol, lo, hi))
+
+    view = st.radio("View", ("one panel per loss", "all losses in one panel per object"), key="lvs_view",
+                    horizontal=True, label_visibility="collapsed")
+    pinned_cfg = st.session_state.get("lvs_pinned_cfg")
+    pinned = None
+    if pinned_cfg is not None and pinned_cfg != cfg:
+        pres = ca.survey_full(pinned_cfg) if ca.is_cached("survey", pinned_cfg) else None
+        pinned = pres.curves[pres.curves["loss"].isin(keys)] if pres is not None else None
+    if view.startswith("one panel"):
+        fig = SF.small_multiples(curves, verdicts, keys, normalized=norm, pinned=pinned, font=15 if present else 11)
+    else:
+        fig = F.loss_curves(curves, normalized=norm, masks=res.masks)
+        fig.update_layout(hovermode="closest")
+    st.plotly_chart(fig, key="lvs_curves")
+    pc = st.columns([1, 1, 3])
+    pc[0].button("Pin this protocol as A", key="lvs_pin", on_click=on_pin, args=(cfg,),
+                 help="keep these curves on screen (dotted) while you change the protocol in the sidebar")
+    if pinned_cfg is not None:
+        pc[1].button("Unpin", key="lvs_unpin", on_click=on_pin, args=(None,))
+        if pinned is not None:
+            diff = ", ".join(f"{k} {dict(pinned_cfg)[k]!s} → {dict(cfg)[k]!s}" for k in dict(cfg)
+                             if dict(cfg)[k] != dict(pinned_cfg).get(k))
+            pc[2].caption(f"Dotted: the pinned protocol A ({diff}).")
+        elif pinned_cfg == cfg:
+            pc[2].caption("Pinned A is the protocol shown: change a setting in the sidebar to compare.")
+    st.caption(protocol_caption(res))
+    export_buttons(fig, curves, "loss_vs_error", config)
+
     m = st.columns(4)
     rise_help = "losses that rise at every step by more than the tolerance"
     m[0].metric("Rising: large object", f"{int(verdicts[verdicts.object == 'large'].monotone.sum())} / {n}", help=rise_help)
@@ -164,15 +186,19 @@ def results(res, cfg, present: bool) -> None:
     m[3].metric("Small-object sentence holds for tolerances",
                 f"{lo:.1e} – {hi:.1e}" if lo < hi else "none",
                 help="exact interval [from, below) computed from every named loss's flip tolerance "
-                     "(all 26 losses, whatever the selection)")
+                     "(every loss, whatever the selection)")
     if lo < hi and not lo <= tol < hi:
         st.info(f"At tolerance {tol:g} the survey's small-object sentence does not hold; it holds only for "
                 f"tolerances from {lo:.1e} up to {hi:.1e}.")
 
-    st.subheader("Loss vs error")
-    fig = F.loss_curves(curves, normalized=norm, masks=res.masks)
-    st.plotly_chart(fig, key="lvs_curves")
-    export_buttons(fig, curves, "loss_vs_error", config)
+    st.subheader("Play the error levels")
+    st.caption("▶ Play animates the prediction level by level (in the browser) with a marker on the curves; drag "
+               "the slider to step. Overlays are cropped to the object and enlarged (zoom stated). Colours: true "
+               "positive green, false positive vermillion, false negative blue, true negative grey.")
+    boxes = {o: ca.crop_box([res.masks[o], res.predictions[o][-1] > 0.5]) for o in ("large", "small")}
+    player_keys = [k for k in ca.PLAYER_DEFAULT if k in keys] or keys[:6]
+    pfig = SF.level_player(curves, res.masks, res.predictions, player_keys, boxes, font=15 if present else 12)
+    st.plotly_chart(pfig, key="lvs_player", config={"displayModeBar": False})
 
     st.subheader("Gradient magnitude vs error")
     st.caption("‖∂L/∂z‖₂ over the image, the gradient the loss sends back to the logits, on a log scale.")
@@ -253,9 +279,9 @@ results(res, cfg, present)
 def robustness(cfg) -> None:
     st.subheader("For which settings does the survey's sentence hold?")
     st.markdown("The verdicts depend on the tolerance, the protocol, the confidence c and Δ. This map repeats the "
-                "whole survey for 3 protocols × 4 confidences (0.9, 0.99, 0.999, hard) × Δ and reads every "
-                "curve's verdict at 11 tolerances from 1e-6 to 1e-1. Green: every loss the small-object sentence "
-                "names agrees with it.")
+                "survey for 3 protocols × 4 confidences (0.9, 0.99, 0.999, hard) × Δ and reads every curve's "
+                "verdict at 11 tolerances from 1e-6 to 1e-1, for the 26 losses of the source surveys (later losses "
+                "are not stated by it). Green: every loss the small-object sentence names agrees with it.")
     key = ca.robustness_key(cfg)
     if not ca.is_cached("robust", key) and not st.button("Compute the robustness map (40 settings, about 20 s)",
                                                          key="lvs_robust_go"):

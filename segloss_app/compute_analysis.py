@@ -244,9 +244,9 @@ def agreement_summary(verdicts: pd.DataFrame) -> list[str]:
     for obj in dict.fromkeys(verdicts["object"]):
         v = verdicts[verdicts["object"] == obj]
         n = len(v)
-        words = ", ".join(f"{int((v.verdict == w).sum())} {w}" for w in VERDICTS if (v.verdict == w).any())
+        words = count_words(v.verdict)
         stated = v[v["survey_says"] != claim.NOT_STATED]
-        lines = [f"**{obj.capitalize()} object**: measured {words} (of {n}). "
+        lines = [f"**{obj.capitalize()} object**: of {n} losses, {words}. "
                  f"Survey: *{claim.SENTENCE[obj]}*"]
         if obj == "large":
             up, tot = claim.large_share(v)
@@ -270,6 +270,40 @@ def agreement_summary(verdicts: pd.DataFrame) -> list[str]:
             lines.append(f"- {n_not} losses are not named by the sentence (*not stated*), so they count neither way.")
         out.append("\n".join(lines))
     return out
+
+
+_PLURAL = {"rises": ("rises", "rise"), "saturates": ("saturates", "saturate"), "flat": ("is flat", "are flat"),
+           "falls": ("falls", "fall")}
+
+
+def count_words(verdicts) -> str:
+    """``"8 saturate and 1 is flat"``: how many curves get each verdict, in words."""
+    v = list(verdicts)
+    parts = [f"{n} {_PLURAL[w][n != 1]}" for w in VERDICTS for n in [v.count(w)] if n]
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + (parts[-1] if parts else "")
+
+
+#: Losses the level player shows by default (the survey's two, CE, and the Dice family's main three).
+PLAYER_DEFAULT = ("focal", "combo", "bce", "dice", "jaccard", "tversky")
+
+
+def what_to_notice(res: SurveyResult, verdicts: pd.DataFrame, tol: float, lo: float, hi: float) -> str:
+    """Two sentences for the top of the page, computed from the verdicts of every loss."""
+    small = verdicts[verdicts["object"] == "small"]
+    tp = res.curves[(res.curves["object"] == "small") & (res.curves["loss"] == res.curves["loss"].iloc[0])]
+    k0 = tp[tp["tp"] == 0]["level"]
+    overlap = small[small["loss"].isin(claim.OVERLAP_LOSSES)]
+    words = count_words(overlap.verdict)
+    rising = [REGISTRY[k].name for k in small[small.verdict == "rises"].loss][:3]
+    first = (f"**What to notice.** On the small object, "
+             + (f"from level {int(k0.iloc[0])} on no true positive is left; " if len(k0) else "")
+             + f"of the {len(overlap)} overlap losses {words or 'none'}, while {', '.join(rising) or 'no loss'}"
+             + (" and others keep rising." if len(small[small.verdict == "rises"]) > 3 else " keep rising."))
+    holds = lo <= tol < hi
+    second = (f" The survey's small-object sentence holds for tolerances from {lo:.1e} to {hi:.1e} "
+              f"({'it holds' if holds else 'it does not hold'} at the tolerance used, {tol:g})." if lo < hi else
+              " Under this protocol the survey's small-object sentence holds at no tolerance.")
+    return first + second
 
 
 def soft_dice_at_zero(res: SurveyResult) -> dict[str, dict[str, float]]:

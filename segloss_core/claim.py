@@ -40,6 +40,14 @@ OVERLAP_LOSSES = ("dice", "squared_dice", "jaccard", "tversky", "focal_tversky",
                   "log_cosh_dice", "lovasz_hinge", "lovasz_softmax")
 
 
+#: The 26 losses of the source surveys (shared/LOSSES.md): what the survey's figure could have plotted.
+#: Losses published later are "not stated" by construction; the robustness map covers these 26.
+SURVEY_LOSSES = ("bce", "wce", "balanced_ce", "focal", "unet_weighted_ce", "distance_penalized_ce", "conservative",
+                 "dice", "squared_dice", "jaccard", "tversky", "focal_tversky", "generalized_dice",
+                 "sensitivity_specificity", "log_cosh_dice", "lovasz_hinge", "lovasz_softmax", "boundary",
+                 "gdl_boundary", "hausdorff_dt", "shape_aware", "combo", "exp_log", "dice_bce", "dice_focal", "cmss")
+
+
 def survey_says(loss: str, obj: str) -> str:
     """``"rises"``, ``"does not rise"`` or ``"not stated"`` for one loss on one object."""
     if obj == "small":

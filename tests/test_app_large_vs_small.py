@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from segloss_app import compute_analysis as ca
+from segloss_core import claim
 from segloss_core.registry import KEYS
 from segloss_core.robustness import holds_interval
 from segloss_core.survey import SurveyConfig, run_survey
@@ -68,11 +69,14 @@ def test_defaults_start_cleanly(default_page, survey):
     assert metrics(at)["Small-object sentence holds for tolerances"] == f"{lo:.1e} – {hi:.1e}"
 
 
-def test_curve_figures_show_both_objects_and_every_loss(default_page, survey):
+def test_small_multiples_one_panel_per_loss_with_verdicts(default_page, survey):
     fig = figure(default_page, "lvs_curves")
-    assert len(fig["data"]) == 2 * len(KEYS)
+    assert len(fig["data"]) == 2 * len(KEYS)  # both objects in every panel
+    assert sum(1 for t in fig["data"] if t.get("showlegend")) == 2  # a legend of two entries, no scrolling
     titles = [a["text"] for a in fig["layout"]["annotations"]]
-    assert any(t.startswith("Large object") for t in titles) and any(t.startswith("Small object") for t in titles)
+    v = ca.verdicts_from_curves(survey.curves, 1e-3).set_index(["loss", "object"])
+    dice = next(t for t in titles if t.startswith("<b>Dice loss</b>"))
+    assert v.loc[("dice", "small"), "verdict"] in dice and v.loc[("dice", "large"), "verdict"] in dice
     assert max(arr(t["y"]).max() for t in fig["data"]) == pytest.approx(1.0)  # normalized by default
     g = figure(default_page, "lvs_grads")
     assert g["layout"]["yaxis"]["type"] == "log"
@@ -80,11 +84,47 @@ def test_curve_figures_show_both_objects_and_every_loss(default_page, survey):
     assert table["data"][0]["type"] == "table"
 
 
-def test_thumbnails_show_the_levels(default_page):
-    fig = figure(default_page, "lvs_thumbs_small")
-    labels = [a["text"] for a in fig["layout"]["annotations"]]
-    assert [int(re.match(r"k=(\d+)", t).group(1)) for t in labels] == [0, 5, 10, 20, 40]
-    assert "FN 0, FP 0" in labels[0]
+def test_all_in_one_view_is_an_option():
+    at = run_page()
+    at.radio(key="lvs_view").set_value("all losses in one panel per object").run()
+    ok(at)
+    titles = [a["text"] for a in figure(at, "lvs_curves")["layout"]["annotations"]]
+    assert any(t.startswith("Large object") for t in titles) and any(t.startswith("Small object") for t in titles)
+
+
+def test_what_to_notice_is_computed(default_page, survey):
+    v = ca.verdicts_from_curves(survey.curves, 1e-3)
+    lo, hi = holds_interval(v[v.object == "small"])
+    notice = next(str(m.value) for m in default_page.markdown if "What to notice" in str(m.value))
+    assert f"{lo:.1e} to {hi:.1e}" in notice and "from level 6 on no true positive is left" in notice
+    overlap = v[(v.object == "small") & v.loss.isin(claim.OVERLAP_LOSSES)]
+    assert f"{int((overlap.verdict == 'saturates').sum())} saturate" in notice
+
+
+def test_level_player_frames(default_page, survey):
+    fig = figure(default_page, "lvs_player")
+    assert len(fig["frames"]) == 41 and [f["name"] for f in fig["frames"]][:3] == ["0", "1", "2"]
+    assert fig["layout"]["updatemenus"][0]["buttons"][0]["label"].endswith("Play")
+    assert len(fig["layout"]["sliders"][0]["steps"]) == 41
+    f20 = fig["frames"][20]
+    small = survey.curves[(survey.curves.object == "small") & (survey.curves.level == 20)]
+    c = small.iloc[0]
+    assert f"k = 20: FN {int(c.fn)}, FP {int(c.fp)}" in f20["layout"]["annotations"][1]["text"]
+    assert "zoom ×" in f20["layout"]["annotations"][1]["text"]
+    marker_y = [d["y"][0] for d in f20["data"][2:]]
+    want = [float(small[small.loss == k].value_norm.iloc[0]) for k in ca.PLAYER_DEFAULT]
+    assert marker_y == pytest.approx(want)
+
+
+def test_pin_a_protocol_and_compare():
+    at = run_page({"lvs_losses": "dice,focal", "lvs_levels": "21"})
+    at.button(key="lvs_pin").click().run()
+    ok(at)
+    at.slider(key="lvs_conf").set_value(0.9).run()
+    ok(at)
+    names = {t["name"] for t in figure(at, "lvs_curves")["data"]}
+    assert {"A: large", "A: small", "large object", "small object"} <= names
+    assert any("confidence 0.99 → 0.9" in str(c.value) for c in at.caption)
 
 
 def test_soft_dice_note_uses_measured_values(default_page, survey):
@@ -100,7 +140,7 @@ def test_raw_values_when_normalization_is_off(default_page, survey):
     at.toggle(key="lvs_norm").set_value(False).run()
     ok(at)
     fig = figure(at, "lvs_curves")
-    assert fig["layout"]["yaxis"]["title"]["text"] == "loss value"
+    assert "raw values" in fig["layout"]["title"]["text"]
     assert max(arr(t["y"]).max() for t in fig["data"]) == pytest.approx(survey.curves["value"].max())
     assert at.query_params["lvs_norm"] == "0"
     at.toggle(key="lvs_norm").set_value(True).run()
@@ -145,7 +185,8 @@ def test_quick_selection_fills_the_loss_list():
     at = run_page()
     at.selectbox(key="lvs_quick").set_value("boundary family").run()
     ok(at)
-    assert at.multiselect(key="lvs_losses").value == ["boundary", "gdl_boundary", "hausdorff_dt", "shape_aware"]
+    from segloss_core.registry import REGISTRY
+    assert at.multiselect(key="lvs_losses").value == [k for k in KEYS if REGISTRY[k].family == "boundary"]
     assert at.selectbox(key="lvs_quick").value == "—"
 
 

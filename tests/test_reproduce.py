@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from segloss_core import claim
+from segloss_core.registry import KEYS
 from segloss_core.monotonic import FLOAT_RTOL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +31,7 @@ def test_curves_and_verdicts_columns(reproduced):
     v = pd.read_csv(out / "verdicts.csv", dtype={"monotone": str})
     assert list(v.columns)[:5] == ["object", "loss", "monotone", "violations", "kendall_tau"]  # today's columns kept
     assert {"survey_says", "verdict", "flip_tolerance", "min_step_rel"} <= set(v.columns)
-    assert set(v["monotone"]) <= {"true", "false"} and v["loss"].nunique() == 26
+    assert set(v["monotone"]) <= {"true", "false"} and v["loss"].nunique() == len(KEYS)
     assert set(v["survey_says"]) <= {"rises", "does not rise", "not stated"}
     assert set(v["verdict"]) <= {"rises", "saturates", "flat", "falls"}
     for row in v.itertuples():
@@ -70,6 +71,7 @@ def test_robustness_csv(reproduced):
     assert set(rob.confidence) == {0.9, 0.99, 0.999, 1.0}
     assert rob.tolerance.min() == pytest.approx(1e-6) and rob.tolerance.max() == pytest.approx(0.1)
     assert set(rob.verdict) <= {"rises", "saturates", "flat", "falls"}
+    assert set(rob.loss) == set(claim.SURVEY_LOSSES)  # the survey's losses; later ones are not stated by it
     stated = rob[rob.survey_says != "not stated"]
     assert stated.agrees.notna().all() and rob[rob.survey_says == "not stated"].agrees.isna().all()
     assert "Robustness" in r.stdout and "holds" in r.stdout

@@ -20,8 +20,8 @@ def verdict(res, obj, key):
 
 
 def test_large_object_region_and_distribution_losses_rise(default_survey):
-    for key, spec in REGISTRY.items():
-        if spec.family in ("region", "distribution"):
+    for key, spec in REGISTRY.items():  # the survey-era losses (later ones are not part of SURVEY.md's facts)
+        if spec.family in ("region", "distribution") and key in claim.SURVEY_LOSSES:
             assert verdict(default_survey, "large", key).monotone, key
 
 
