@@ -103,12 +103,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.losses is not None and not keys:
         raise UsageError(f"--losses names no loss ({args.losses!r}); give comma-separated keys, e.g. dice,focal")
     params: dict[str, dict[str, Any]] = {}
+    preset = None
+    if args.preset is not None:
+        from .conventions import get_preset
+        preset = get_preset(args.preset)
+        if args.losses is None:
+            keys = [preset.key]
+        elif preset.key not in keys:
+            keys.append(preset.key)
+        params[preset.key] = dict(preset.params)
     for s in args.set or []:
         key, name, value = parse_setting(s)
         params.setdefault(key, {})[name] = value
     gt = _read_gt(args.gt)
     prob = _read_pred(args.pred, args.confidence)
     result = evaluate_pair(gt, prob, keys, params)
+    if preset is not None:
+        result["preset"] = {"name": preset.name, "key": preset.key, "params": params[preset.key],
+                            "library": preset.library, "call": preset.call}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -131,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="PNG hard mask (-> C inside, 1-C outside) or .npy probabilities in [0, 1]")
     ev.add_argument("--losses", help="comma-separated registry keys (default: all)")
     ev.add_argument("--set", action="append", metavar="KEY.PARAM=VALUE", help="override a loss parameter")
+    ev.add_argument("--preset", metavar="NAME",
+                    help="a library's convention (segloss_core.conventions.PRESETS, e.g. monai.DiceLoss): its loss "
+                         "with its parameters; --set overrides them")
     ev.add_argument("--confidence", type=_confidence, default=0.99, help="C for hard-mask predictions (default 0.99)")
     ev.add_argument("--json", action="store_true", help="print JSON")
     ev.set_defaults(func=cmd_eval)
@@ -279,6 +294,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not keys:
         raise UsageError(f"--losses names no loss ({args.losses!r}); give comma-separated keys, e.g. dice,focal")
     params: dict[str, dict[str, Any]] = {}
+    preset = None
+    if args.preset is not None:
+        from .conventions import get_preset
+        preset = get_preset(args.preset)
+        if args.losses is None:
+            keys = [preset.key]
+        elif preset.key not in keys:
+            keys.append(preset.key)
+        params[preset.key] = dict(preset.params)
     for s in args.set or []:
         key, name, value = parse_setting(s)
         params.setdefault(key, {})[name] = value

@@ -144,6 +144,44 @@ def _smooth(default: float = 1.0) -> Param:
                       "that is not exactly 0 everywhere, which a sigmoid never is")
 
 
+def _split_smooth() -> tuple[Param, ...]:
+    return (Param("smooth_nr", None, 1e-8, 100.0, log=True, auto=True, zero=True,
+                  help="smoothing of the numerator only; auto = smooth (MONAI's smooth_nr)"),
+            Param("smooth_dr", None, 1e-8, 100.0, log=True, auto=True, zero=True,
+                  help="smoothing of the denominator only; auto = smooth (MONAI's smooth_dr; kornia's eps)"))
+
+
+_REDUCTION = Param("reduction", "sample", choices=R.REDUCTIONS,
+                   help="where TP/FP/FN are summed: per sample (default), over the whole batch (one value for the "
+                        "batch, reported for each sample: couples the samples), or pooled over the classes (micro)")
+_BACKGROUND = Param("background", "include", choices=R.BACKGROUND,
+                    help="multi-class: score channel 0 (background) or not; binary input scores its foreground")
+_EMPTY = Param("empty", "smooth", choices=R.EMPTY,
+               help="score of a class with an empty ground truth: the smoothed formula, 1 (loss 0; SMP's mask), "
+                    "0 (loss 1), or left out of the class mean")
+_AVERAGE = Param("average", "present", choices=R.AVERAGE,
+                 help="class mean over the classes present in the ground truth, or over all classes")
+_SOFT = Param("soft", "product", choices=R.SOFT,
+              help="TP = Σpg, or the Wang & Blaschko (2023) semimetric (Σp+Σg-Σ|p-g|)/2: same on hard labels, "
+                   "0 at p = g on soft labels")
+_OUTPUT = Param("output", "one_minus", choices=R.OUTPUT,
+                help="1 - score (default) or -score (nnU-Net's SoftDiceLoss: same gradient, shifted by -1)")
+
+
+def _conventions(soft: bool = True, multiclass: bool = True, output: bool = False) -> tuple[Param, ...]:
+    """The convention options of a region loss (see segloss_core/losses/region.py)."""
+    out = _split_smooth() + (_REDUCTION,)
+    out += (_BACKGROUND,) if multiclass else ()
+    out += (_EMPTY,) + ((_AVERAGE,) if multiclass else ()) + ((_SOFT,) if soft else ())
+    return out + ((_OUTPUT,) if output else ())
+
+
+_CONVENTIONS_NOTE = ("Conventions (parameters): reduction per sample, over the batch (couples the samples) or "
+                     "pooled over the classes; smoothing split into numerator and denominator; background in or "
+                     "out; the score of an empty ground truth; present- or all-class averaging; Wang & Blaschko's "
+                     "semimetric form for soft labels. Library presets: segloss_core.conventions.PRESETS.")
+
+
 _ALPHA_FP = Param("alpha", 0.3, 0.0, 1.0, help="weight of false positives", off_at=(0.0,),
                   off_note="false positives no longer count")
 _BETA_FN = Param("beta", 0.7, 0.0, 1.0, help="weight of false negatives", off_at=(0.0,),
@@ -216,18 +254,23 @@ _SPECS = [
     # ---- region-based
     LossSpec("dice", "Dice loss", "region", R.dice,
              r"1 - \frac{2\,TP + s}{\sum p + \sum g + s}", "Drozdzal et al. 2016; Milletari et al. 2016",
-             (_smooth(),), multiclass=True,
-             reducible=True, use_case="Directly optimizes the Dice score; common for imbalanced foreground."),
+             (_smooth(),) + _conventions(output=True), multiclass=True,
+             reducible=True, use_case="Directly optimizes the Dice score; common for imbalanced foreground.",
+             notes=_CONVENTIONS_NOTE),
     LossSpec("squared_dice", "Squared (V-Net) Dice", "region", R.squared_dice,
              r"1 - \frac{2\sum pg + s}{\sum p^2 + \sum g^2 + s}", "Milletari, Navab & Ahmadi, 3DV 2016",
-             (_smooth(),), multiclass=True, reducible=True, use_case="V-Net's form with squares in the denominator."),
+             (_smooth(),) + _conventions(soft=False), multiclass=True, reducible=True,
+             use_case="V-Net's form with squares in the denominator.",
+             notes="Equal to its own Wang & Blaschko semimetric form on soft labels. " + _CONVENTIONS_NOTE),
     LossSpec("jaccard", "Soft IoU / Jaccard", "region", R.jaccard,
              r"1 - \frac{TP + s}{\sum p + \sum g - TP + s}", "Rahman & Wang, ISVC 2016",
-             (_smooth(),), multiclass=True, reducible=True, use_case="Directly optimizes IoU; like Dice, unstable on tiny objects."),
+             (_smooth(),) + _conventions(), multiclass=True, reducible=True,
+             use_case="Directly optimizes IoU; like Dice, unstable on tiny objects.", notes=_CONVENTIONS_NOTE),
     LossSpec("tversky", "Tversky loss", "region", R.tversky,
              r"1 - \frac{TP + s}{TP + \alpha FP + \beta FN + s}", "Salehi, Erdogmus & Gholipour, MLMI 2017",
-             (_ALPHA_FP, _BETA_FN, _smooth()), multiclass=True,
-             reducible=True, use_case="Dice variant that trades false positives (α) against false negatives (β)."),
+             (_ALPHA_FP, _BETA_FN, _smooth()) + _conventions(), multiclass=True,
+             reducible=True, use_case="Dice variant that trades false positives (α) against false negatives (β).",
+             notes="α weighs FP and β FN, as in MONAI and segmentation_models_pytorch. " + _CONVENTIONS_NOTE),
     LossSpec("focal_tversky", "Focal Tversky loss", "region", R.focal_tversky,
              r"\Big(1 - \frac{TP + s}{TP + \alpha FP + \beta FN + s}\Big)^{\gamma}", "Abraham & Khan, ISBI 2019",
              (Param("alpha", 0.3, 0.0, 1.0, help="weight of false positives (the paper's β; the paper's α weighs FN)",
@@ -235,7 +278,8 @@ _SPECS = [
               Param("beta", 0.7, 0.0, 1.0, help="weight of false negatives (the paper's α = 0.7 is this β = 0.7)",
                     off_at=(0.0,), off_note="false negatives no longer count"),
               Param("gamma", 0.75, 0.25, 3.0, help="exponent γ (the paper's 1/γ; 0.75 = paper's 4/3)"),
-              _smooth()), multiclass=True, reducible=True, use_case="Tversky with a focusing exponent for hard examples.",
+              _smooth()) + _conventions(), multiclass=True, reducible=True,
+             use_case="Tversky with a focusing exponent for hard examples.",
              slider_note=("Here α weighs false positives and β false negatives. Abraham & Khan's paper and code "
                           "name them the other way round: their α = 0.7 (on FN) is β = 0.7 here."),
              notes=("Naming differs from the paper: Abraham & Khan's paper and code put α on the false negatives "
@@ -243,7 +287,10 @@ _SPECS = [
                     "negatives, so the paper's setting is α = 0.3, β = 0.7 here (the default).")),
     LossSpec("generalized_dice", "Generalized Dice", "region", R.generalized_dice,
              r"1 - 2\frac{\sum_l w_l \sum_x p_l g_l}{\sum_l w_l \sum_x (p_l + g_l)},\ w_l = \frac{1}{(\sum_x g_l)^2}",
-             "Sudre et al., DLMIA 2017", multiclass=True,
+             "Sudre et al., DLMIA 2017",
+             (Param("reduction", "sample", choices=("sample", "batch"),
+                    help="volumes and overlaps per sample, or summed over the batch (MONAI batch=True; couples the samples)"),
+              _BACKGROUND), multiclass=True,
              reducible=True, use_case="Dice with labels weighted by inverse squared volume; for several labels of very different size.",
              notes=("A label absent from the ground truth gets the largest finite weight of the sample (NiftyNet's and "
                     "MONAI's choice). Kervadec et al.'s boundary-loss code uses 1/(Σg + 1e-10)² instead, so an absent "
@@ -256,7 +303,7 @@ _SPECS = [
               Param("eps", 1e-5, 1e-8, 1.0, log=True, help="ε in the denominators")),
              reducible=True, use_case="When the balance between missing lesion pixels and false alarms must be set explicitly."),
     LossSpec("log_cosh_dice", "Log-cosh Dice", "region", R.log_cosh_dice,
-             r"\log\cosh\big(L_{Dice}\big)", "Jadon, CIBCB 2020", (_smooth(),), multiclass=True,
+             r"\log\cosh\big(L_{Dice}\big)", "Jadon, CIBCB 2020", (_smooth(),) + _conventions(), multiclass=True,
              reducible=True, use_case="Smoothed Dice loss (log-cosh as in regression); for skewed data sets."),
     LossSpec("lovasz_hinge", "Lovász hinge", "region", LV.lovasz_hinge,
              r"\overline{\Delta_J}\big(\max(0, 1 - z(2g-1))\big)", "Berman, Rannen Triki & Blaschko, CVPR 2018",
@@ -305,14 +352,16 @@ _SPECS = [
     LossSpec("dice_bce", "Dice + BCE", "compound", K.dice_bce,
              r"L_{Dice} + \lambda L_{BCE}", "Common practice (seed 003)",
              (Param("lam", 1.0, 0.0, 10.0, help="weight λ of BCE", off_at=(0.0,), off_note="the BCE term is switched off"),
-              _smooth()),
-             reducible=True, use_case="Everyday compound; CE may vanish relative to Dice under extreme imbalance."),
+              _smooth()) + _conventions(multiclass=False, output=True),
+             reducible=True, use_case="Everyday compound; CE may vanish relative to Dice under extreme imbalance.",
+             notes=("MONAI's DiceCELoss and nnU-Net's DC_and_CE_loss (binary) are settings of it: "
+                    "segloss_core.conventions.PRESETS. With reduction = batch only the Dice term couples the samples.")),
     LossSpec("dice_focal", "Dice + focal", "compound", K.dice_focal,
              r"L_{Dice} - \frac{\lambda}{N}\sum_x\big[(1-p)^{\gamma} g\log p + p^{\gamma}(1-g)\log(1-p)\big]",
              "Zhu et al., AnatomyNet, Med. Phys. 2019",
              (Param("lam", 0.5, 0.0, 10.0, help="weight λ of the focal term", off_at=(0.0,),
                     off_note="the focal term is switched off"),
-              Param("gamma", 2.0, 0.0, 5.0, help="focusing γ"), _smooth()),
+              Param("gamma", 2.0, 0.0, 5.0, help="focusing γ"), _smooth()) + _conventions(multiclass=False, output=True),
              reducible=True, use_case="Small organs: Dice for overlap, focal for hard pixels."),
     LossSpec("cmss", "Correlation-maximized structural similarity", "compound", K.cmss,
              r"\frac{\sum_x e f\, CE}{\sum_x f},\ f = \mathbb{1}[e > \beta\max e]",

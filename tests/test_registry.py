@@ -235,10 +235,14 @@ def test_validate_auto():
 # ---------------------------------------------------------------- resolve / param / call
 def test_resolve():
     spec = REGISTRY["tversky"]
-    assert spec.resolve() == {"alpha": 0.3, "beta": 0.7, "smooth": 1.0}
-    assert spec.resolve({"alpha": "0.9"}) == {"alpha": 0.9, "beta": 0.7, "smooth": 1.0}
+    # the convention options (issue 13) with their defaults: per sample, today's behaviour
+    conv = {"smooth_nr": None, "smooth_dr": None, "reduction": "sample", "background": "include", "empty": "smooth",
+            "average": "present", "soft": "product"}
+    assert spec.resolve() == {"alpha": 0.3, "beta": 0.7, "smooth": 1.0, **conv}
+    assert spec.resolve({"alpha": "0.9"}) == {"alpha": 0.9, "beta": 0.7, "smooth": 1.0, **conv}
     assert spec.defaults["alpha"] == 0.3, "resolve must not change the defaults"
-    with pytest.raises(ValueError, match=r"loss 'tversky' has no parameter 'gamma'; it has: alpha, beta, smooth"):
+    with pytest.raises(ValueError, match=r"loss 'tversky' has no parameter 'gamma'; it has: alpha, beta, smooth, "
+                                         r"smooth_nr, smooth_dr, reduction, background, empty, average, soft"):
         spec.resolve({"gamma": 1.0})
     with pytest.raises(ValueError, match="alpha must be in"):
         spec.resolve({"alpha": 2.0})

@@ -50,28 +50,40 @@ def exp_log(logits: torch.Tensor, target: torch.Tensor, gamma: float = 0.3, w_di
     return w_dice * l_dice + w_ce * l_ce
 
 
-def dice_bce(logits: torch.Tensor, target: torch.Tensor, lam: float = 1.0, smooth: float = 1.0) -> torch.Tensor:
+def dice_bce(logits: torch.Tensor, target: torch.Tensor, lam: float = 1.0, smooth: float = 1.0,
+             smooth_nr: float | None = None, smooth_dr: float | None = None, reduction: str = "sample",
+             empty: str = "smooth", soft: str = "product", output: str = "one_minus") -> torch.Tensor:
     r"""Dice + BCE (common practice, seed 003).
 
     .. math:: L = L_{Dice} + \lambda\,L_{BCE}
 
-    Binary only.
+    Binary only. The Dice term takes :func:`~segloss_core.losses.region.dice`'s conventions
+    (``smooth_nr``/``smooth_dr``, ``reduction``, ``empty``, ``soft``, ``output``): MONAI's
+    ``DiceCELoss`` (s = 1e-5) and nnU-Net's ``DC_and_CE_loss`` (s = 1e-5, ``output="negative"``, its
+    ``batch_dice`` as ``reduction="batch"``) are settings of it. The BCE term stays per sample, so
+    with ``reduction="batch"`` only the Dice term couples the samples; the batch mean of the values
+    is then the libraries' value.
     """
     require_binary("dice_bce", logits)
-    return dice(logits, target, smooth) + lam * bce(logits, target)
+    return (dice(logits, target, smooth, smooth_nr, smooth_dr, reduction, empty=empty, soft=soft, output=output)
+            + lam * bce(logits, target))
 
 
 def dice_focal(logits: torch.Tensor, target: torch.Tensor, lam: float = 0.5, gamma: float = 2.0,
-               smooth: float = 1.0) -> torch.Tensor:
+               smooth: float = 1.0, smooth_nr: float | None = None, smooth_dr: float | None = None,
+               reduction: str = "sample", empty: str = "smooth", soft: str = "product",
+               output: str = "one_minus") -> torch.Tensor:
     r"""Dice + focal (Zhu et al., AnatomyNet 2019).
 
     .. math:: L = L_{Dice} - \frac{\lambda}{N}\sum_x\big[(1-p)^\gamma g\log p + p^\gamma (1-g)\log(1-p)\big]
 
     The focal term has no class weight (AnatomyNet sums it over all classes with weight 1), which
-    is ``2 · focal(α=0.5)``. Binary only.
+    is ``2 · focal(α=0.5)``. Binary only. The Dice term takes the conventions of
+    :func:`~segloss_core.losses.region.dice` (``reduction="batch"`` couples the samples' Dice term).
     """
     require_binary("dice_focal", logits)
-    return dice(logits, target, smooth) + lam * 2.0 * focal(logits, target, alpha=0.5, gamma=gamma)
+    return (dice(logits, target, smooth, smooth_nr, smooth_dr, reduction, empty=empty, soft=soft, output=output)
+            + lam * 2.0 * focal(logits, target, alpha=0.5, gamma=gamma))
 
 
 def _gaussian_1d(like: torch.Tensor, size: int = 3, sigma: float = 1.5) -> torch.Tensor:
