@@ -344,17 +344,22 @@ def open_page(page: str, params: dict[str, Any] | None = None) -> None:
 @dataclass(frozen=True)
 class KeyListParam(UrlParam):
     """A list of loss keys in the URL, comma-separated (``lvs_losses=dice,focal``); the session
-    value is a list, so a ``st.multiselect`` with the same key starts there. Unknown keys or an
-    empty list are invalid (the page falls back to the default with the usual notice)."""
+    value is a list, so a ``st.multiselect`` with the same key starts there. Unknown keys, an
+    empty list, or more than ``max_items`` keys (a multiselect's ``max_selections``, which Streamlit
+    enforces by raising) are invalid (the page falls back to the default with the usual notice)."""
 
     kind: type = list
+    max_items: int | None = None
 
     def parse(self, text: str) -> list[str]:
         from segloss_core.registry import parse_keys
         keys = parse_keys(text)
         if not text.strip() or not keys:
             raise ValueError(text)
-        return list(dict.fromkeys(keys))
+        keys = list(dict.fromkeys(keys))
+        if self.max_items is not None and len(keys) > self.max_items:
+            raise ValueError(text)
+        return keys
 
     def dump(self, value: Any) -> str:
         return ",".join(value)

@@ -124,6 +124,40 @@ def survey_levels(levels: int, blur: float, budget_s: float = BUDGET_S,
 
 
 # ------------------------------------------------------------------------------------------------
+# Train (the page is the lead's: it calls train_steps before building its TrainConfig)
+# ------------------------------------------------------------------------------------------------
+#: Seconds per training step, run and pixel (free logits), and per step, run, pixel and image
+#: (tiny network: ``batch`` training + ``n_eval`` held-out images). Measured with eight losses
+#: including Hausdorff DT and shape-aware (SciPy every step): 64² net ~0.4 s a step, 128² ~1 s.
+TRAIN_S_PER_PIXEL_RUN = {"free": 0.6e-6, "net": 0.35e-6}
+#: A training run is cached and draws a progress bar; it may take longer than one plot.
+TRAIN_BUDGET_S = 30.0
+#: Fewest steps a bounded training keeps.
+TRAIN_MIN_STEPS = 10
+
+
+def train_cost_s(mode: str, size: int, steps: int, runs: int, batch: int = 16, n_eval: int = 8) -> float:
+    """Estimated seconds of a Train run: ``steps`` steps of ``runs`` losses on ``size``² images."""
+    images = (batch + n_eval) if mode == "net" else 1
+    return steps * runs * size * size * images * TRAIN_S_PER_PIXEL_RUN.get(mode, TRAIN_S_PER_PIXEL_RUN["net"])
+
+
+def train_steps(mode: str, size: int, steps: int, runs: int, batch: int = 16, n_eval: int = 8,
+                budget_s: float = TRAIN_BUDGET_S) -> Bound:
+    """The number of training steps to run for a requested ``steps``: all of them when the estimate
+    fits ``budget_s``, else the most that fit (at least :data:`TRAIN_MIN_STEPS`)."""
+    steps = int(steps)
+    cost = train_cost_s(mode, size, steps, runs, batch, n_eval)
+    if cost <= budget_s:
+        return Bound(steps)
+    per = cost / steps
+    n = max(TRAIN_MIN_STEPS, min(steps, int(budget_s / per)))
+    return Bound(n, f"Trained {n} steps instead of {steps}: {runs} losses on {size}×{size} images "
+                    f"{'with the tiny network ' if mode == 'net' else ''}for {steps} steps would take about "
+                    f"{_duration(cost)} here. Fewer losses or a smaller image allow more steps.")
+
+
+# ------------------------------------------------------------------------------------------------
 # Playground images
 # ------------------------------------------------------------------------------------------------
 def full_side_notice(shape: tuple[int, int], name: str) -> str | None:

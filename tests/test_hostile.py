@@ -516,3 +516,19 @@ def test_hostile_drawing_file_on_the_playground_gives_one_line():
     assert not at.exception and len(at.error) == 1 and "too large for a float" in at.error[0].value
     at.run()  # the message stays one line on a rerun, and the page keeps working
     assert not at.exception
+
+
+def test_key_list_longer_than_a_multiselect_allows_falls_back():
+    from segloss_app.common import KeyListParam
+    p = KeyListParam(["dice"], max_items=8)
+    assert p.parse("dice,bce") == ["dice", "bce"]
+    with pytest.raises(ValueError):  # Streamlit raises on more than max_selections: refuse it here
+        p.parse(",".join(list(REGISTRY)[:9]))
+
+
+def test_train_bound_clamps_steps_of_the_heaviest_link():
+    b = limits.train_steps("net", 256, 1000, 8)
+    assert b.value == limits.TRAIN_MIN_STEPS and "instead of 1000" in b.notice
+    assert limits.train_cost_s("net", 256, 1000, 8) > 3600  # what the link asked for: over an hour
+    assert limits.train_steps("free", 64, 100, 4).notice is None  # the page's default
+    assert limits.train_steps("net", 64, 300, 2).notice is None  # the longest lesson
