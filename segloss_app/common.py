@@ -328,6 +328,7 @@ PAGES = {
     "gradients": "pages/gradients.py",
     "catalogue": "pages/catalogue.py",
     "train": "pages/train.py",
+    "conventions": "pages/conventions.py",
 }
 
 

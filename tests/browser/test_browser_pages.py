@@ -15,6 +15,7 @@ PAGES = [
     ("/gradients", "gradients"),
     ("/catalogue", "catalogue"),
     ("/train", "train"),
+    ("/conventions", "conventions"),
 ]
 
 
