@@ -173,8 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="train the losses side by side (free logits or a tiny network)")
     tr.add_argument("--out", required=True, help="output folder (created): curves.csv, summary.csv, train.gif")
-    tr.add_argument("--losses", help="comma-separated registry keys (default: bce,dice,focal,tversky,lovasz_hinge,boundary)")
+    tr.add_argument("--losses", help="comma-separated registry keys (default: bce,focal,dice,tversky,boundary,dice_bce)")
     tr.add_argument("--set", action="append", metavar="KEY.PARAM=VALUE", help="override a loss parameter")
+    tr.add_argument("--preset", metavar="NAME",
+                    help="also train a library's convention (segloss_core.conventions.PRESETS, e.g. monai.DiceLoss)")
     tr.add_argument("--mode", choices=("free", "net"), default="free", help="free logits (default) or tiny network")
     tr.add_argument("--steps", type=int, default=300, help="optimizer steps (default 300)")
     tr.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")

@@ -286,3 +286,14 @@ def test_cli_train_errors_are_one_line(tmp_path, capsys, argv, msg):
     rc = main(["train", "--out", str(tmp_path)] + argv)
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and err[0].startswith("error:") and msg in err[0], err
+
+
+def test_batch_reduction_runs_do_not_pool_with_other_runs():
+    """reduction="batch" couples the samples of a call: such a run is called on its own images only,
+    so it trains exactly as it does alone (network mode: pooled over its own batch)."""
+    runs = (Run.make("dice", {"reduction": "batch"}, "dice (batch)"), Run.make("dice"), Run.make("bce"))
+    cfg = _net(runs=runs, steps=3)
+    res = train(cfg)
+    alone = train(_alone(cfg, runs[0]))
+    a = res.curves[res.curves.loss == "dice (batch)"].value.to_numpy()
+    np.testing.assert_allclose(a, alone.curves.value.to_numpy(), rtol=1e-9)
