@@ -1,4 +1,4 @@
-"""Command line: ``python -m segloss_core {eval,reproduce,bench,train} ...``.
+"""Command line: ``python -m segloss_core {eval,reproduce,bench,train,vessels} ...``.
 
 Every failure the user can cause (missing or unreadable file, mismatched shapes, values outside
 [0, 1], NaN, unknown loss or parameter, value outside a parameter's range) ends with exit status 2
@@ -200,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     bp.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     bp.add_argument("--json", action="store_true", help="print JSON")
     bp.set_defaults(func=cmd_bench)
+    _add_vessels_parser(sub)
     return parser
 
 
@@ -354,6 +355,56 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         for k, v in res.items():
             print(f"{k:<24}{v}")
+    return 0
+
+
+def _add_vessels_parser(sub) -> None:
+    vp = sub.add_parser("vessels", help="thin structures: which losses notice one-pixel gaps in a vessel tree")
+    vp.add_argument("--out", required=True, help="output folder (created): vessel_levels.csv, vessel_curves.csv, "
+                                                 "vessel_verdicts.csv, vessel_summary.txt")
+    vp.add_argument("--size", type=int, default=128, help="image side in pixels, 64..512 (default 128)")
+    vp.add_argument("--levels", type=int, default=13, help="gap levels k = 0..K-1 (default 13, at most 41)")
+    vp.add_argument("--width", type=int, default=1, help="gap width in pixels, 1..5 (default 1)")
+    vp.add_argument("--seed", type=int, default=0, help="tree jitter and gap order (default 0)")
+    vp.add_argument("--confidence", type=_confidence, default=0.99, help="soft prediction confidence c (default 0.99)")
+    vp.add_argument("--losses", help="comma-separated registry keys (default: all)")
+    vp.add_argument("--set", action="append", metavar="KEY.PARAM=VALUE", help="override a loss parameter")
+    vp.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    vp.set_defaults(func=cmd_vessels)
+
+
+def cmd_vessels(args: argparse.Namespace) -> int:
+    from .registry import parse_keys, parse_setting
+    from .vessel_study import vessel_sweep
+
+    if not 64 <= args.size <= 512:
+        raise UsageError(f"--size must be in [64, 512]; got {args.size}")
+    if not 2 <= args.levels <= 41:
+        raise UsageError(f"--levels must be in [2, 41]; got {args.levels}")
+    if not 1 <= args.width <= 5:
+        raise UsageError(f"--width must be in [1, 5]; got {args.width}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0; got {args.seed}")
+    keys = list(dict.fromkeys(parse_keys(args.losses)))
+    if not keys:
+        raise UsageError(f"--losses names no loss ({args.losses!r}); give comma-separated keys, e.g. dice,cldice")
+    params: dict[str, dict[str, Any]] = {}
+    for s in args.set or []:
+        key, name, value = parse_setting(s)
+        params.setdefault(key, {})[name] = value
+    res = vessel_sweep(size=args.size, levels=args.levels, width=args.width, seed=args.seed,
+                       confidence=args.confidence, keys=keys, params=params, device=args.device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    res.levels.to_csv(out / "vessel_levels.csv", index=False)
+    res.curves.to_csv(out / "vessel_curves.csv", index=False)
+    res.verdicts.to_csv(out / "vessel_verdicts.csv", index=False)
+    text = res.summary()
+    (out / "vessel_summary.txt").write_text(text + "\n" + "".join(m + "\n" for m in res.messages))
+    for m in res.messages:
+        print(f"note: {m}", file=sys.stderr)
+    print(text)
+    print(f"wrote vessel_levels.csv, vessel_curves.csv, vessel_verdicts.csv, vessel_summary.txt to {out}")
     return 0
 
 
