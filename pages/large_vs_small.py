@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from segloss_app import compute_analysis as ca
+from segloss_app.lessons import lesson_box
 from segloss_app.common import KeyListParam, UrlParam, export_buttons, page_header, show_error, sync_url, url_state
 from segloss_core import figures as F
 from segloss_core import figures_survey as SF
@@ -59,6 +60,7 @@ present = page_header(
     "the small one *only combo and focal loss increase monotonically*. Here the protocol is documented and "
     "adjustable, and every verdict is computed from the curves, with the tolerance at which it flips.")
 vals = url_state(SPEC)
+lesson_box("large_vs_small")
 
 # ---------------------------------------------------------------- protocol (recomputes the survey)
 sb = st.sidebar

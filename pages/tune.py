@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from segloss_app import limits
+from segloss_app.lessons import lesson_box
 from segloss_app import tune_view as V
 from segloss_app.common import (UrlParam, bad_entry, bad_link_notice, export_buttons, loss_param_widgets, page_header,
                                 param_url_spec, show_error, sync_url, url_state)
@@ -107,6 +108,7 @@ present = page_header(
     "each one changes (how much a missed pixel costs against a false alarm, how hard pixels are weighted "
     "against easy ones, whether the loss still notices more error), pin a setting as A and compare B with it.")
 vals = url_state(SPEC, notice=False)
+lesson_box("tune")
 bad = list(st.session_state.get("_url_bad", []))
 key = vals["tune_loss"]
 spec = REGISTRY[key]

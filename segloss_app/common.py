@@ -159,7 +159,7 @@ def bad_link_notice(bad: Sequence[str]) -> None:
 
 def sync_url(spec: dict[str, UrlParam], values: dict[str, Any]) -> None:
     """Write the page's current settings into the URL (only those that differ from defaults)."""
-    keep = {k: v for k, v in st.query_params.items() if k == "present"}
+    keep = {k: v for k, v in st.query_params.items() if k in ("present", "lesson")}
     for name, p in spec.items():
         v = values.get(name, p.default)
         if v != p.default:
@@ -329,6 +329,7 @@ PAGES = {
     "catalogue": "pages/catalogue.py",
     "train": "pages/train.py",
     "conventions": "pages/conventions.py",
+    "thin": "pages/thin.py",
 }
 
 

@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 SHAPES = ("disk", "ellipse", "rectangle", "star", "polygon")
-REAL_MASKS = ("horse", "coins")
+REAL_MASKS = ("horse", "coins", "cells")
 MIN_SIDE = 8
 MAX_SIDE = 1024
 MIN_FRACTION = 1e-4
@@ -567,7 +567,16 @@ def _coins() -> np.ndarray:
     return clear_border(m)
 
 
-_REAL = {"horse": _horse, "coins": _coins}
+def _cells() -> np.ndarray:
+    # assets/touching_cells.png (scripts/make_assets.py): nine disks separated by gaps of 2 px
+    from pathlib import Path
+    from PIL import Image
+    path = Path(__file__).resolve().parents[1] / "assets" / "touching_cells.png"
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L")) > 127
+
+
+_REAL = {"horse": _horse, "coins": _coins, "cells": _cells}
 
 
 def real_mask(name: str, size: int | tuple[int, int] = 256) -> np.ndarray:
@@ -575,8 +584,10 @@ def real_mask(name: str, size: int | tuple[int, int] = 256) -> np.ndarray:
 
     Parameters
     ----------
-    name : {"horse", "coins"}
+    name : {"horse", "coins", "cells"}
         ``"horse"``: the silhouette of ``skimage.data.horse()`` (the horse is ``True``).
+        ``"cells"``: nine touching disks separated by gaps of 2 px, shipped in ``assets/`` (the U-Net
+        border-weight lesson; made by ``scripts/make_assets.py``).
         ``"coins"``: ``skimage.data.coins()`` thresholded with Otsu, holes filled, objects under
         65 px removed, objects touching the border cleared (23 of the 24 coins at full resolution; the top-left
         coin merges with an unevenly lit background region and is dropped).

@@ -65,9 +65,10 @@ def default_page() -> AppTest:
 def test_defaults_start_cleanly(default_page):
     at = default_page
     ok(at)
-    assert set(metrics(at)) == {"Dice", "IoU", "Precision", "Sensitivity", "Specificity", "Hausdorff", "HD95"}
+    assert set(metrics(at)) == {"Dice", "IoU", "Precision", "Sensitivity", "Specificity", "Hausdorff", "HD95",
+                                "Components β0", "Holes β1", "clDice", "Skel. recall", "Skel. precision"}
     vals = loss_values(at)
-    assert len(vals) == len(KEYS) == 26
+    assert len(vals) == len(KEYS) >= 34
     assert all(np.isfinite(v) for v in vals.values())
     assert at.dataframe[1].value["loss"].tolist() == ["bce", "dice", "focal", "boundary"]  # gradient summary
     assert dict(at.query_params) == {}  # defaults stay out of the URL
@@ -137,7 +138,7 @@ def test_bad_query_params_fall_back_with_notice():
         assert name in notice
     assert at.selectbox(key="pg_shape").value == "disk"
     assert at.select_slider(key="pg_frac").value == pytest.approx(0.02)
-    assert len(loss_values(at)) == 26
+    assert len(loss_values(at)) == len(KEYS)
 
 
 @pytest.mark.parametrize("i", [i for i, p in enumerate(PRESETS) if p.page == "playground"])
@@ -299,13 +300,14 @@ def test_config_json_round_trip():
 def test_presets_are_well_formed():
     prefixes = {"playground": "pg_", "tune": "tune_", "large_vs_small": "lvs_"}
     names = {p.name for p in PRESETS}
-    for required in ("Small object: overlap losses saturate", "Extreme imbalance 1:1000", "Focal γ from 0 to 5",
-                     "Tversky trades FP for FN", "Soft predictions and the smoothing term"):
+    for required in ("Small object: overlap losses saturate", "Extreme imbalance 1:1000", "Focal γ at 0, 1, 2, 5",
+                     "Tversky trades FP for FN", "Soft predictions and the smoothing term",
+                     "Touching objects: U-Net border weights"):
         assert required in names
     for p in PRESETS:
         assert p.page in PAGES and p.params
-        assert all(k.startswith(prefixes[p.page]) for k in p.params)
+        assert all(k.startswith(prefixes[p.page]) or k == "lesson" for k in p.params)
         assert p.explanation.count(". ") + p.explanation.endswith(".") == 2  # two sentences
     lvs = next(p for p in PRESETS if p.page == "large_vs_small").params
     assert set(lvs) <= {"lvs_small_r", "lvs_large_r", "lvs_delta", "lvs_levels", "lvs_conf", "lvs_fpmode",
-                        "lvs_tol", "lvs_norm"}
+                        "lvs_tol", "lvs_norm", "lvs_protocol", "lvs_losses", "lesson"}
