@@ -176,6 +176,9 @@ def _conventions(soft: bool = True, multiclass: bool = True, output: bool = Fals
     return out + ((_OUTPUT,) if output else ())
 
 
+_BATCH_NOTE = ("reduction = batch pools the counts of whatever batch is evaluated together: on the Conventions page "
+               "and in training that is a batch of images; on Tune, Large vs small and Gradients it is the sweep's "
+               "error levels, so the curve goes flat. Per sample (the default) is what those pages measure.")
 _CONVENTIONS_NOTE = ("Conventions (parameters): reduction per sample, over the batch (couples the samples) or "
                      "pooled over the classes; smoothing split into numerator and denominator; background in or "
                      "out; the score of an empty ground truth; present- or all-class averaging; Wang & Blaschko's "
@@ -256,21 +259,21 @@ _SPECS = [
              r"1 - \frac{2\,TP + s}{\sum p + \sum g + s}", "Drozdzal et al. 2016; Milletari et al. 2016",
              (_smooth(),) + _conventions(output=True), multiclass=True,
              reducible=True, use_case="Directly optimizes the Dice score; common for imbalanced foreground.",
-             notes=_CONVENTIONS_NOTE),
+             notes=_CONVENTIONS_NOTE, slider_note=_BATCH_NOTE),
     LossSpec("squared_dice", "Squared (V-Net) Dice", "region", R.squared_dice,
              r"1 - \frac{2\sum pg + s}{\sum p^2 + \sum g^2 + s}", "Milletari, Navab & Ahmadi, 3DV 2016",
              (_smooth(),) + _conventions(soft=False), multiclass=True, reducible=True,
-             use_case="V-Net's form with squares in the denominator.",
+             use_case="V-Net's form with squares in the denominator.", slider_note=_BATCH_NOTE,
              notes="Equal to its own Wang & Blaschko semimetric form on soft labels. " + _CONVENTIONS_NOTE),
     LossSpec("jaccard", "Soft IoU / Jaccard", "region", R.jaccard,
              r"1 - \frac{TP + s}{\sum p + \sum g - TP + s}", "Rahman & Wang, ISVC 2016",
              (_smooth(),) + _conventions(), multiclass=True, reducible=True,
-             use_case="Directly optimizes IoU; like Dice, unstable on tiny objects.", notes=_CONVENTIONS_NOTE),
+             use_case="Directly optimizes IoU; like Dice, unstable on tiny objects.", notes=_CONVENTIONS_NOTE, slider_note=_BATCH_NOTE),
     LossSpec("tversky", "Tversky loss", "region", R.tversky,
              r"1 - \frac{TP + s}{TP + \alpha FP + \beta FN + s}", "Salehi, Erdogmus & Gholipour, MLMI 2017",
              (_ALPHA_FP, _BETA_FN, _smooth()) + _conventions(), multiclass=True,
              reducible=True, use_case="Dice variant that trades false positives (α) against false negatives (β).",
-             notes="α weighs FP and β FN, as in MONAI and segmentation_models_pytorch. " + _CONVENTIONS_NOTE),
+             notes="α weighs FP and β FN, as in MONAI and segmentation_models_pytorch. " + _CONVENTIONS_NOTE, slider_note=_BATCH_NOTE),
     LossSpec("focal_tversky", "Focal Tversky loss", "region", R.focal_tversky,
              r"\Big(1 - \frac{TP + s}{TP + \alpha FP + \beta FN + s}\Big)^{\gamma}", "Abraham & Khan, ISBI 2019",
              (Param("alpha", 0.3, 0.0, 1.0, help="weight of false positives (the paper's β; the paper's α weighs FN)",
@@ -281,7 +284,7 @@ _SPECS = [
               _smooth()) + _conventions(), multiclass=True, reducible=True,
              use_case="Tversky with a focusing exponent for hard examples.",
              slider_note=("Here α weighs false positives and β false negatives. Abraham & Khan's paper and code "
-                          "name them the other way round: their α = 0.7 (on FN) is β = 0.7 here."),
+                          "name them the other way round: their α = 0.7 (on FN) is β = 0.7 here." + " " + _BATCH_NOTE),
              notes=("Naming differs from the paper: Abraham & Khan's paper and code put α on the false negatives "
                     "(α = 0.7, β = 0.3). Here, as in Salehi's Tversky loss, α weighs false positives and β false "
                     "negatives, so the paper's setting is α = 0.3, β = 0.7 here (the default).")),
@@ -291,7 +294,7 @@ _SPECS = [
              (Param("reduction", "sample", choices=("sample", "batch"),
                     help="volumes and overlaps per sample, or summed over the batch (MONAI batch=True; couples the samples)"),
               _BACKGROUND), multiclass=True,
-             reducible=True, use_case="Dice with labels weighted by inverse squared volume; for several labels of very different size.",
+             reducible=True, use_case="Dice with labels weighted by inverse squared volume; for several labels of very different size.", slider_note=_BATCH_NOTE,
              notes=("A label absent from the ground truth gets the largest finite weight of the sample (NiftyNet's and "
                     "MONAI's choice). Kervadec et al.'s boundary-loss code uses 1/(Σg + 1e-10)² instead, so an absent "
                     "label weighs ~1e20 and its false positives dominate the loss.")),
@@ -304,7 +307,7 @@ _SPECS = [
              reducible=True, use_case="When the balance between missing lesion pixels and false alarms must be set explicitly."),
     LossSpec("log_cosh_dice", "Log-cosh Dice", "region", R.log_cosh_dice,
              r"\log\cosh\big(L_{Dice}\big)", "Jadon, CIBCB 2020", (_smooth(),) + _conventions(), multiclass=True,
-             reducible=True, use_case="Smoothed Dice loss (log-cosh as in regression); for skewed data sets."),
+             reducible=True, use_case="Smoothed Dice loss (log-cosh as in regression); for skewed data sets.", slider_note=_BATCH_NOTE),
     LossSpec("lovasz_hinge", "Lovász hinge", "region", LV.lovasz_hinge,
              r"\overline{\Delta_J}\big(\max(0, 1 - z(2g-1))\big)", "Berman, Rannen Triki & Blaschko, CVPR 2018",
              reducible=True, use_case="Binary surrogate of IoU on logits (per image).",
@@ -353,7 +356,7 @@ _SPECS = [
              r"L_{Dice} + \lambda L_{BCE}", "Common practice (seed 003)",
              (Param("lam", 1.0, 0.0, 10.0, help="weight λ of BCE", off_at=(0.0,), off_note="the BCE term is switched off"),
               _smooth()) + _conventions(multiclass=False, output=True),
-             reducible=True, use_case="Everyday compound; CE may vanish relative to Dice under extreme imbalance.",
+             reducible=True, use_case="Everyday compound; CE may vanish relative to Dice under extreme imbalance.", slider_note=_BATCH_NOTE,
              notes=("MONAI's DiceCELoss and nnU-Net's DC_and_CE_loss (binary) are settings of it: "
                     "segloss_core.conventions.PRESETS. With reduction = batch only the Dice term couples the samples.")),
     LossSpec("dice_focal", "Dice + focal", "compound", K.dice_focal,
@@ -362,7 +365,7 @@ _SPECS = [
              (Param("lam", 0.5, 0.0, 10.0, help="weight λ of the focal term", off_at=(0.0,),
                     off_note="the focal term is switched off"),
               Param("gamma", 2.0, 0.0, 5.0, help="focusing γ"), _smooth()) + _conventions(multiclass=False, output=True),
-             reducible=True, use_case="Small organs: Dice for overlap, focal for hard pixels."),
+             reducible=True, use_case="Small organs: Dice for overlap, focal for hard pixels.", slider_note=_BATCH_NOTE),
     LossSpec("cmss", "Correlation-maximized structural similarity", "compound", K.cmss,
              r"\frac{\sum_x e f\, CE}{\sum_x f},\ f = \mathbb{1}[e > \beta\max e]",
              "Zhao, Wu, Chu, Hu & Cai, arXiv:1910.08711, 2019",

@@ -195,9 +195,10 @@ def test_bad_query_params_fall_back_with_a_notice():
 
 
 def test_one_parameter_loss_shows_a_1d_sweep():
-    at = run_page({"tune_loss": "dice", "tune_quantity": "slope"})
+    # (dice has three numeric parameters since issue 13: smooth, smooth_nr, smooth_dr; wce has one, on a log scale)
+    at = run_page({"tune_loss": "wce", "tune_quantity": "slope"})
     ok(at)
-    fig = figure(at, "tune_map_dice_smooth_1d_slope")
+    fig = figure(at, "tune_map_wce_beta_1d_slope")
     assert fig["data"][0]["type"] == "scatter" and fig["layout"]["xaxis"]["type"] == "log"
 
 
