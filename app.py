@@ -28,6 +28,7 @@ pages = [
     st.Page(PAGES["catalogue"], title="Catalogue", icon=":material/menu_book:"),
     st.Page(PAGES["train"], title="Train", icon=":material/play_circle:"),
     st.Page(PAGES["conventions"], title="Conventions", icon=":material/rule:"),
+    st.Page(PAGES["thin"], title="Thin structures", icon=":material/account_tree:"),
 ]
 st.session_state[ROUTER_FLAG] = True  # the pages check it (see common.require_router)
 st.navigation(pages).run()

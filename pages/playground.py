@@ -16,6 +16,7 @@ from segloss_app import canvas as CV
 from segloss_app import compute as C
 from segloss_app import limits
 from segloss_app import validate as V
+from segloss_app import thin_view as TVW
 from segloss_app.common import (UrlParam, bad_entry, bad_link_notice, export_buttons, is_present, loss_param_widgets,
                                 open_page, page_header, param_url_spec, show_error, sync_url, url_state)
 from segloss_app.plaintext import plain, plain_list
@@ -582,7 +583,7 @@ def values_section(table: pd.DataFrame) -> None:
     c1, c2 = st.columns([1.5, 3])
     fams = c1.multiselect("Families", FAMILIES, key="pg_fams")
     keys = c2.multiselect("Losses", KEYS, key="pg_losses", format_func=_fmt_name,
-                          help="all 26 by default; the family filter applies on top")
+                          help=f"all {len(KEYS)} by default; the family filter applies on top")
     shown = [k for k in keys if REGISTRY[k].family in fams]
     push_url()
     if not shown:
@@ -714,7 +715,7 @@ with st.expander("Loss parameters", expanded="pg_ploss" in st.query_params):
 params_json = C.params_key(params)
 
 try:
-    with st.spinner("Computing 26 losses and their gradients…"):
+    with st.spinner(f"Computing {len(KEYS)} losses and their gradients…"):
         report = C.pair_values(gt, pred["soft"], tuple(KEYS), params_json)
 except ValueError as exc:
     show_error(exc)
@@ -722,6 +723,7 @@ except ValueError as exc:
     st.stop()
 
 metrics_row(report["metrics"], present)
+TVW.topology_row(gt, pred["soft"] > 0.5)  # components, holes, clDice, skeleton recall/precision
 values_section(report["table"])
 gradients_section(gt, pred["soft"], params_json, present)
 push_url()
