@@ -1,8 +1,10 @@
 """Benchmark: the sweep engine against the way a typical loss library is used.
 
 ``python -m segloss_core bench [--quick] [--device ...] --json`` prints wall times (seconds) and
-peak memory. The naive path computes the same numbers (one loss and one level per call, distance
-maps recomputed per call, one backward per call) and the benchmark checks that both agree.
+peak memory. The survey figures time the survey's 26 losses (:data:`segloss_core.claim.SURVEY_LOSSES`),
+whatever else the registry holds. The naive path computes the same numbers (one loss and one level
+per call, distance maps recomputed per call, one backward per call) and the benchmark checks that
+both agree.
 ``sweep_one_loss_s`` (:mod:`segloss_core.bench_sweeps`): the one-loss sweeps of the survey
 protocol per loss and object, with MONAI's batched evaluation of the same work timed in the same
 run (``monai_sweep_s``, ``vs_monai``) when MONAI is installed.
@@ -17,7 +19,8 @@ import torch
 
 from .bench_sweeps import sweep_one_loss
 from .gradients import loss_gradients
-from .registry import KEYS, get
+from .claim import SURVEY_LOSSES
+from .registry import get
 from .survey import SurveyConfig, level_stack, object_masks, run_survey
 from .sweep import device_label, param_grid, pick_device
 from .tensors import logits_from_probs
@@ -61,7 +64,7 @@ def naive_survey(cfg: SurveyConfig, keys, device: torch.device) -> dict[tuple[st
 def run_bench(*, quick: bool = False, device: str = "auto") -> dict:
     dev = pick_device(device)
     cfg = SurveyConfig(levels=11) if quick else SurveyConfig()
-    keys = list(KEYS)
+    keys = list(SURVEY_LOSSES)  # the survey's 26 losses: losses added later are not in this figure
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
     run_survey(cfg, keys, device=dev)  # warm-up: imports, kernels, allocator
