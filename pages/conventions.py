@@ -141,6 +141,12 @@ except ValueError as exc:  # a perturbation request the generator refuses
     show_error(exc)
     st.stop()
 
+st.subheader("The batch")
+for col, n, img, s in zip(st.columns(4), V.NAMES, V.overlays(samples), samples):
+    col.image(img, caption=f"{n}: radius {s.radius:g}, FN {s.fn}, FP {s.fp}, c = {s.confidence:g}", width=160)
+st.caption("Blue: TP, orange: FP, pink: FN. Probabilities c inside the prediction and 1 - c outside; edit the "
+           "samples in the sidebar.")
+
 st.subheader("Presets side by side")
 value_cols = ["preset"] + [c for c in table.columns if c.startswith("value")] + ["batch value"]
 st.dataframe(table[value_cols].style.format(precision=6), hide_index=True, key="conv_table")

@@ -50,6 +50,19 @@ def build_masks(samples) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(gts), np.stack(preds)
 
 
+def overlays(samples) -> list[np.ndarray]:
+    """TP/FP/FN/TN overlay of each sample, ``(SIZE, SIZE, 3)`` uint8 (Okabe-Ito colours)."""
+    gts, preds = build_masks(samples)
+    out = []
+    for g, p in zip(gts, preds):
+        img = np.full(g.shape + (3,), 240, np.uint8)
+        img[g & p] = (0, 114, 178)  # TP blue
+        img[~g & p] = (230, 159, 0)  # FP orange
+        img[g & ~p] = (204, 121, 167)  # FN pink
+        out.append(img)
+    return out
+
+
 def build_batch(samples) -> tuple[torch.Tensor, torch.Tensor]:
     """``(logits, target)`` in float64, ``(4, 1, SIZE, SIZE)``: c inside the prediction, 1-c outside."""
     gts, preds = build_masks(samples)
