@@ -73,6 +73,7 @@ PAGE_CASES = [
     ("pages/large_vs_small.py", "lvs_delta"),
     ("pages/tune.py", "tune_loss"),
     ("pages/gradients.py", "grad_fn"),
+    ("pages/train.py", "train_mode"),
 ]
 
 

@@ -13,7 +13,7 @@ import pytest
 EVIL = ("[CLICK-ME](http://evil.example/phish) ![px](http://evil.example/x.png) www.evil.example "
         "<img src=http://evil.example/y.png> :red[RED]")
 CASES = [("/", "pg_shape"), ("/large_vs_small", "lvs_delta"), ("/tune", "tune_loss"),
-         ("/gradients", "grad_fn"), ("/catalogue", "cat_q")]
+         ("/gradients", "grad_fn"), ("/catalogue", "cat_q"), ("/train", "train_mode")]
 
 
 @pytest.mark.parametrize("path,param", CASES, ids=[p for _, p in CASES])
