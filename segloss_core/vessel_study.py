@@ -71,8 +71,8 @@ class VesselSweep:
             parts.append("Charge the gaps at least 5 % more than removing the same pixels without cutting: "
                          + ", ".join(words["notices"]) + ".")
         if words["blind"]:
-            parts.append("Give exactly the same value whether the vessel is cut or not (they see only pixel "
-                         "counts): " + ", ".join(words["blind"]) + ".")
+            parts.append("Give exactly the same value whether the vessel is cut or not (on this ground truth "
+                         "they depend only on how many pixels are wrong): " + ", ".join(words["blind"]) + ".")
         if words["barely"]:
             parts.append("Within ±5 %: " + ", ".join(words["barely"]) + ".")
         if words["prefers_gaps"]:

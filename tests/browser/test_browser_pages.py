@@ -16,6 +16,7 @@ PAGES = [
     ("/catalogue", "catalogue"),
     ("/train", "train"),
     ("/conventions", "conventions"),
+    ("/thin", "thin"),
 ]
 
 
