@@ -103,3 +103,17 @@ def test_snippets_compute_the_shown_value(tmp_path):
             os.chdir(cwd)
         printed = buf.getvalue()
         assert "tensor(" in printed, (name, printed)
+
+
+def test_hostile_link_values_are_inert():
+    from test_hostile import EVIL_HTML, EVIL_IMAGE, EVIL_LINK, live_markup
+    evil = EVIL_LINK + " " + EVIL_IMAGE + " " + EVIL_HTML
+    at = run_page(PAGE, query={"conv_base": evil, "conv_presets": evil, "conv_reduction": evil, "conv_r0": evil})
+    ok(at)
+    assert list(_table(at)["preset"]) == list(V.DEFAULT_PRESETS) + ["custom"]  # unknown names are dropped
+    notices = " ".join(str(e.value) for e in at.info)
+    assert "conv_base" in notices and "conv_reduction" in notices and "conv_r0" in notices
+    echoed = [str(el.value) for el in list(at.info) + list(at.markdown) + list(at.caption) if "evil" in str(el.value)]
+    assert echoed and "CLICK-ME" in " ".join(echoed)
+    for text in echoed:
+        assert not live_markup(text), text
