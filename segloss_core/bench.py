@@ -89,6 +89,8 @@ def run_bench(*, quick: bool = False, device: str = "auto") -> dict:
     peak = (torch.cuda.max_memory_allocated(dev) / 2**20) if dev.type == "cuda" else \
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before MONAI's batched sweeps
     sweeps = sweep_one_loss(cfg, dev, repeat=3 if quick else 5)
+    from .tuning import bench_soft_grid
+    tune = bench_soft_grid(repeat=1 if quick else 3)  # Tune: 25×25 focal grid, spread of confidences
     return {
         "device": device_label(dev),
         "quick": quick,
@@ -104,5 +106,6 @@ def run_bench(*, quick: bool = False, device: str = "auto") -> dict:
         "peak_mem_mb": round(peak, 1),
         "peak_mem_kind": "CUDA max allocated" if dev.type == "cuda" else "process peak RSS",
         "max_rel_diff_vs_naive": worst,
+        **tune,
         **sweeps,
     }

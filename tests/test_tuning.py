@@ -141,3 +141,8 @@ def test_summary_matches_the_grid():
         assert g.q[0, 0] == pytest.approx(s[q], rel=1e-5), q
     assert s["verdict"] in ("rises", "saturates", "flat", "falls") and len(s["curve"]) == SMALL.levels
     assert math.isfinite(s["grad_ratio"])
+
+
+def test_bench_figure_for_the_soft_grid():
+    out = T.bench_soft_grid(repeat=1)
+    assert set(out) == {"tune_grid_soft_s"} and out["tune_grid_soft_s"] > 0
