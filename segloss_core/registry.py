@@ -176,9 +176,9 @@ def _conventions(soft: bool = True, multiclass: bool = True, output: bool = Fals
     return out + ((_OUTPUT,) if output else ())
 
 
-_BATCH_NOTE = ("reduction = batch pools the counts of whatever batch is evaluated together: on the Conventions page "
-               "and in training that is a batch of images; on Tune, Large vs small and Gradients it is the sweep's "
-               "error levels, so the curve goes flat. Per sample (the default) is what those pages measure.")
+_BATCH_NOTE = ("reduction = batch pools the counts of a batch of images (the Conventions page, training). On Tune, "
+               "Large vs small and Gradients every error level is its own image, a batch of one, where batch "
+               "equals per sample, and the sweeps evaluate it so.")
 _CONVENTIONS_NOTE = ("Conventions (parameters): reduction per sample, over the batch (couples the samples) or "
                      "pooled over the classes; smoothing split into numerator and denominator; background in or "
                      "out; the score of an empty ground truth; present- or all-class averaging; Wang & Blaschko's "

@@ -108,6 +108,16 @@ def prepare_maps(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], *, devi
     return maps
 
 
+def levels_apart(params: dict[str, Any] | None) -> dict[str, Any] | None:
+    """One loss's parameters as a sweep evaluates them: every level (and every grid cell) is its own
+    image, not a member of one training batch, so ``reduction="batch"`` (counts pooled over the batch)
+    is evaluated on a batch of one, where it equals ``"sample"``. Without this the levels of a sweep
+    would be pooled into one value and every curve would be flat."""
+    if params and params.get("reduction") == "batch":
+        return {**params, "reduction": "sample"}
+    return params
+
+
 def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: dict[str, dict[str, Any]] | None = None,
               *, device: str | torch.device = "auto", dtype: torch.dtype = torch.float32, keep_grads: bool = False,
               wrt_probs: bool = False, chunk: int | None = None, maps: TargetMaps | None = None,
@@ -120,6 +130,8 @@ def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: di
     keys = list(keys)
     for k in keys:
         get(k)
+    if params:
+        params = {k: levels_apart(p) for k, p in params.items()}
     gt = np.asarray(gt).astype(bool)
     preds = np.asarray(preds)
     lo, hi = _check_stack(gt, preds)
@@ -177,7 +189,7 @@ def param_grid(gt: np.ndarray, preds: np.ndarray, key: str, grid: dict[str, Iter
     axes = [[spec.param(n).validate(v) for v in grid[n]] for n in names]
     if any(not spec.param(n).numeric for n in names) or any(v is None for ax in axes for v in ax):
         raise ValueError("grid parameters must be numeric values")
-    fixed = spec.resolve({k: v for k, v in (base or {}).items() if k not in names})
+    fixed = levels_apart(spec.resolve({k: v for k, v in (base or {}).items() if k not in names}))
     gt = np.asarray(gt).astype(bool)
     preds = np.asarray(preds)
     _check_stack(gt, preds)

@@ -411,3 +411,19 @@ def test_bench_sweeps_agree_with_monai():
     assert set(out["sweep_one_loss_s"]) == set(SWEEP_LOSSES) | {SEVEN}
     assert out["max_rel_diff_vs_monai"] <= 1e-3
     assert all(v > 0 for d in out["vs_monai"].values() for v in d.values())
+
+
+def test_sweep_levels_are_separate_images_for_batch_reduction():
+    """A sweep's levels are not one training batch: reduction=batch there is a batch of one image."""
+    from segloss_core.sweep import param_grid, run_sweep
+    from segloss_core.perturb import survey_stack
+    from segloss_core.masks import make_shape
+    gt = make_shape("disk", size=64, radius=8)
+    preds, _ = survey_stack(gt, levels=6, delta=10)
+    a = run_sweep(gt, preds, ["dice"], {"dice": {"reduction": "batch"}})
+    b = run_sweep(gt, preds, ["dice"], {"dice": {"reduction": "sample"}})
+    np.testing.assert_array_equal(a.values["dice"], b.values["dice"])
+    assert np.ptp(a.values["dice"]) > 0.1  # not one pooled, flat value
+    g1 = param_grid(gt, preds, "tversky", {"alpha": [0.3, 0.6]}, {"reduction": "batch"})
+    g2 = param_grid(gt, preds, "tversky", {"alpha": [0.3, 0.6]}, {"reduction": "sample"})
+    np.testing.assert_array_equal(g1, g2)
