@@ -141,7 +141,7 @@ class TrainConfig:
     contrast: float = 1.0
     blur: float = 1.0
     noise: float = 0.3
-    device: str = "cpu"
+    device: str = "auto"  # CUDA when present (segloss_core.sweep.pick_device)
     dtype: str = "float32"
 
     def validate(self) -> "TrainConfig":
