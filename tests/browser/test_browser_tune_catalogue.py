@@ -7,6 +7,10 @@ import re
 
 import pandas as pd
 
+from segloss_core.registry import KEYS
+
+N = len(KEYS)
+
 
 def _selectbox_text(app, label: str) -> str:
     page = app.page
@@ -26,19 +30,19 @@ def test_tune_link_restores_the_loss(app):
 
 
 def _count_caption(app) -> str:
-    return app.page.get_by_test_id("stCaptionContainer").filter(has_text=re.compile(r"\d+ of 26 losses")).first.inner_text()
+    return app.page.get_by_test_id("stCaptionContainer").filter(has_text=re.compile(rf"\d+ of {N} losses")).first.inner_text()
 
 
 def test_catalogue_search_filters(app):
     app.goto("/catalogue")
-    assert "26 of 26 losses" in _count_caption(app)
+    assert f"{N} of {N} losses" in _count_caption(app)
     box = app.page.get_by_label("Search by name, key or family")
     box.fill("tversky")
     box.press("Enter")
-    app.wait_until(lambda: "26 of 26" not in _count_caption(app), what="the search to filter the catalogue")
+    app.wait_until(lambda: f"{N} of {N}" not in _count_caption(app), what="the search to filter the catalogue")
     app.wait_idle()
-    n = int(re.search(r"(\d+) of 26", _count_caption(app)).group(1))
-    assert 1 <= n < 26
+    n = int(re.search(rf"(\d+) of {N}", _count_caption(app)).group(1))
+    assert 1 <= n < N
     assert "cat_q=tversky" in app.page.url, app.page.url
     app.assert_no_errors()
 
@@ -51,7 +55,7 @@ def test_catalogue_csv_download_arrives_and_parses(app, tmp_path):
     path = tmp_path / dl.value.suggested_filename
     dl.value.save_as(path)
     df = pd.read_csv(path)
-    assert len(df) == 26, df
+    assert len(df) == N, df
     key_col = next(c for c in df.columns if c.lower() in ("key", "loss"))
     assert df[key_col].is_unique
     assert {"dice", "focal", "bce"} <= set(df[key_col])
