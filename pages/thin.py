@@ -5,6 +5,7 @@ import streamlit as st
 
 from segloss_app import thin_view as TV
 from segloss_app.common import UrlParam, export_buttons, page_header, show_error, sync_url, url_state
+from segloss_app.lessons import lesson_box
 from segloss_core.masks import THIN_KINDS
 from segloss_core.registry import KEYS, REGISTRY
 
@@ -28,6 +29,7 @@ present = page_header(
     "branches, and the topology read-outs (components β0, holes β1, clDice, skeleton recall and precision) stand "
     "beside every loss. The sweep below cuts the tree one gap at a time and compares each loss with a control "
     "that removes exactly the same number of pixels *without* cutting anything.")
+lesson_box("thin")
 v = url_state(SPEC)
 
 with st.sidebar:

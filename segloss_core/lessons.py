@@ -123,6 +123,19 @@ def check_touching() -> Check:
                         f"far from any cell it is {ratio_far:.2f}× (the same).")
 
 
+def check_vessel_gaps() -> Check:
+    from .vessel_study import vessel_sweep
+    sw = vessel_sweep(size=128, levels=13, keys=["dice", "bce", "cldice", "skeleton_recall"])
+    v = sw.verdicts.set_index("loss")
+    last = sw.levels.iloc[-1]
+    shows = (v.loc["dice", "verdict"] == "blind" and v.loc["bce", "verdict"] == "blind"
+             and v.loc["cldice", "verdict"] == "notices" and v.loc["skeleton_recall", "verdict"] == "notices")
+    return Check(shows, f"{int(last.gaps)} gaps make {int(last.betti0_pred)} pieces out of one and remove "
+                        f"{int(last.fn_px)} of {int(sw.gt.sum())} pixels; Dice and BCE rise by exactly as much as "
+                        f"for the same pixels removed without a cut, soft clDice by {_f(v.loc['cldice', 'ratio'])}× "
+                        f"and Skeleton Recall by {_f(v.loc['skeleton_recall', 'ratio'])}× as much.")
+
+
 LESSONS: tuple[Lesson, ...] = (
     Lesson("small_object", "Small object: overlap losses saturate", "large_vs_small",
            {"lvs_small_r": "6", "lvs_large_r": "60", "lvs_delta": "20", "lvs_levels": "41", "lvs_conf": "0.99",
@@ -167,5 +180,13 @@ LESSONS: tuple[Lesson, ...] = (
            "extra weight in the narrow gaps, so its gradient lights up exactly where a network must learn to "
            "separate the cells, and equals BCE's far from them.",
            check_touching),
+)
+LESSONS = LESSONS + (
+    Lesson("vessel_gaps", "A broken vessel: Dice does not care", "thin",
+           {"thin_kind": "vessel_tree", "thin_mode": "gaps", "thin_n": "4", "thin_width": "1", "thin_levels": "13"},
+           "One-pixel gaps cut a vessel tree into pieces but remove only a few of its pixels, and every loss that "
+           "counts pixels charges a cut exactly like the same pixels shaved off the vessel's edge. The sweep on this "
+           "page compares the two, loss by loss: clDice and Skeleton Recall charge the cuts more.",
+           check_vessel_gaps),
 )
 BY_ID = {lesson.id: lesson for lesson in LESSONS}

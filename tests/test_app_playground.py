@@ -298,7 +298,7 @@ def test_config_json_round_trip():
 
 
 def test_presets_are_well_formed():
-    prefixes = {"playground": "pg_", "tune": "tune_", "large_vs_small": "lvs_"}
+    prefixes = {"playground": "pg_", "tune": "tune_", "large_vs_small": "lvs_", "thin": "thin_"}
     names = {p.name for p in PRESETS}
     for required in ("Small object: overlap losses saturate", "Extreme imbalance 1:1000", "Focal γ at 0, 1, 2, 5",
                      "Tversky trades FP for FN", "Soft predictions and the smoothing term",
