@@ -44,12 +44,14 @@ def soft_skeleton(img: torch.Tensor, iters: int) -> torch.Tensor:
     ``open`` = dilate(erode(·)). ``iters`` should be at least the largest half-width of the
     structures (pixels); fewer iterations leave the core of thick parts out of the skeleton.
     """
-    img1 = soft_dilate(soft_erode(img))
-    skel = F.relu(img - img1)
+    # the authors' loop computes erode(I) twice per iteration (inside open(I), then as the next I):
+    # once here, the same numbers
+    eroded = soft_erode(img)
+    skel = F.relu(img - soft_dilate(eroded))
     for _ in range(int(iters)):
-        img = soft_erode(img)
-        img1 = soft_dilate(soft_erode(img))
-        delta = F.relu(img - img1)
+        img = eroded
+        eroded = soft_erode(img)
+        delta = F.relu(img - soft_dilate(eroded))
         skel = skel + F.relu(delta - skel * delta)
     return skel
 
