@@ -22,14 +22,15 @@ from segloss_app.common import (UrlParam, bad_entry, bad_link_notice, export_but
 from segloss_app.plaintext import plain, plain_list
 from segloss_app.presets import PRESETS, params_from_config
 from segloss_core import figures as F
-from segloss_core.masks import REAL_MASKS, SHAPES, mask_stats, save_mask_png
+from segloss_core.masks import REAL_MASKS, SHAPES, THIN_KINDS, mask_stats, save_mask_png
 from segloss_core.perturb import FN_MODES, FP_MODES, UNITS
 from segloss_core.registry import FAMILIES, KEYS, REGISTRY
 
 # ---------------------------------------------------------------------------------------------
 # Settings and their URL names
 # ---------------------------------------------------------------------------------------------
-GT_SOURCES = {"shape": "Shape generator", "real": "Real mask", "upload": "Upload", "draw": "Draw"}
+GT_SOURCES = {"shape": "Shape generator", "thin": "Thin structure", "real": "Real mask", "upload": "Upload",
+              "draw": "Draw"}
 PRED_SOURCES = {"perturb": "Perturb the ground truth", "draw": "Draw", "upload": "Upload"}
 SIZES = ("128", "256", "512")
 DEFAULT_GRADS = ("bce", "dice", "focal", "boundary")
@@ -54,6 +55,7 @@ SPEC: dict[str, UrlParam] = {
     "pg_nobj": UrlParam(1, int, 1, 16),
     "pg_gseed": UrlParam(0, int, 0, 99999),
     "pg_real": UrlParam("horse", str, choices=REAL_MASKS),
+    "pg_thin": UrlParam("vessel_tree", str, choices=THIN_KINDS),
     "pg_pred": UrlParam("perturb", str, choices=tuple(PRED_SOURCES)),
     "pg_units": UrlParam("fraction", str, choices=UNITS),
     "pg_fn": UrlParam(0.1, float, 0.0, 1e7),
@@ -307,7 +309,7 @@ def ground_truth_ui(present: bool) -> tuple[np.ndarray | None, list[str], tuple[
     size = int(ss.get("pg_size", "256"))
     notes: list[str] = []
     original = None
-    if src in ("shape", "real", "draw"):
+    if src in ("shape", "thin", "real", "draw"):
         st.selectbox("Image size", SIZES, key="pg_size", format_func=lambda s: f"{s} × {s} px",
                      help="side of the square image; larger is slower")
         size = int(ss["pg_size"])
@@ -338,6 +340,11 @@ def ground_truth_ui(present: bool) -> tuple[np.ndarray | None, list[str], tuple[
                                             help="random polygons depend on it"))
             gt, msg = C.shape_mask(shape, size, frac, radius, n_obj, float(cy), float(cx), int(gseed))
             notes.append(msg)
+        elif src == "thin":  # vessel tree, lines, rings, touching cells (segloss_core.masks.thin_mask)
+            kind = st.selectbox("Structure", THIN_KINDS, key="pg_thin", format_func=lambda k: k.replace("_", " "),
+                                help="thin structures; their errors (gaps, thinning, branches) are on the "
+                                     "Thin structures page")
+            gt = TVW.thin_gt(kind, size, int(ss.get("pg_gseed", 0)))
         elif src == "real":
             name = st.selectbox("Mask", REAL_MASKS, key="pg_real",
                                 help="made from images bundled with scikit-image")

@@ -44,3 +44,13 @@ def test_other_structures_and_bad_link():
     assert any("thin_n" in str(i.value) for i in at.info)
     topo = at.dataframe[0].value
     assert list(topo["ground truth"])[:2] == [2, 2]   # two rings: two components, two holes
+
+
+def test_playground_thin_structure_source_and_topology_row():
+    from segloss_core.topology import betti_numbers  # noqa: F401
+    at = run_page("pages/playground.py", {"pg_src": "thin", "pg_thin": "rings", "pg_size": "128", "pg_fn": "0",
+                                          "pg_fp": "0"})
+    ok(at)
+    m = {x.label: x.value for x in at.metric}
+    assert m["Components β0"] == "2" and m["Holes β1"] == "2"   # two rings, predicted without error
+    assert m["clDice"] == "1.0000"
