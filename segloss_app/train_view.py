@@ -194,8 +194,9 @@ def describe(cfg: TrainConfig) -> str:
     """One sentence with the settings of a run (shown under a lesson)."""
     what = (f"free logits on a {cfg.size}×{cfg.size} image with {'no object' if cfg.object == 'empty' else f'the {cfg.object} object' + ('s' if cfg.object == 'both' else '')}, "
             f"start {cfg.start}" if cfg.mode == "free" else
-            f"tiny network on {cfg.size}×{cfg.size} synthetic images (batch {cfg.batch}, one large object of "
-            f"{cfg.large_area:g} and {cfg.n_small} small ones of {cfg.small_area:g} of the image, noise {cfg.noise:g}, "
+            f"tiny network on {cfg.size}×{cfg.size} synthetic images (batch {cfg.batch}, "
+            + (f"one large object of {cfg.large_area:g} and " if cfg.n_large else "")
+            + f"{cfg.n_small} small objects of {cfg.small_area:g} of the image each, noise {cfg.noise:g}, "
             f"blur {cfg.blur:g}; metrics on {cfg.n_eval} held-out images)")
     return (f"Losses: {', '.join(r.label for r in cfg.runs)}. {what[0].upper() + what[1:]}; "
             f"{cfg.optimizer.upper() if cfg.optimizer == 'sgd' else 'Adam'}, learning rate {cfg.lr:g}, "

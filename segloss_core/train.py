@@ -137,6 +137,7 @@ class TrainConfig:
     frames: int = 40
     batch: int = 16
     n_small: int = 2
+    n_large: int = 1
     n_eval: int = 8
     contrast: float = 1.0
     blur: float = 1.0
@@ -167,7 +168,8 @@ class TrainConfig:
         need(2 <= self.frames <= 400, f"frames must be in [2, 400]; got {self.frames}")
         need(0 <= self.start_fn <= 1 and 0 <= self.start_fp <= 10, "start_fn must be in [0, 1] and start_fp in [0, 10]")
         need(0.5 < self.confidence < 1, f"confidence must be in (0.5, 1); got {self.confidence}")
-        need(1 <= self.batch <= 256 and 1 <= self.n_eval <= 64 and 0 <= self.n_small <= 8, "batch/n_eval/n_small out of range")
+        need(1 <= self.batch <= 256 and 1 <= self.n_eval <= 64 and 0 <= self.n_small <= 8 and self.n_large in (0, 1)
+             and self.n_small + self.n_large >= 1, "batch/n_eval/n_small/n_large out of range")
         need(self.dtype in ("float32", "float64"), f"dtype must be float32 or float64; got {self.dtype!r}")
         return self
 
@@ -223,15 +225,17 @@ def object_labels(size: int, obj: str, small_area: float, large_area: float) -> 
 
 
 def random_labels(rng: np.random.Generator, size: int, small_area: float, large_area: float,
-                  n_small: int) -> np.ndarray:
-    """One random label map: a large ellipse (aspect 1–2, any angle) and ``n_small`` small disks
-    placed without overlapping it or each other (a few tries, then anywhere free)."""
+                  n_small: int, n_large: int = 1) -> np.ndarray:
+    """One random label map: ``n_large`` (0 or 1) large ellipse (aspect 1–2, any angle) and
+    ``n_small`` small disks placed without overlapping it or each other (a few tries, then anywhere
+    free)."""
     lab = np.zeros((size, size), np.uint8)
     n = size * size
-    a = large_area * n
-    r_l = math.sqrt(a / math.pi)
-    cy, cx = rng.uniform(r_l * 0.7, size - r_l * 0.7, 2) if r_l * 1.4 < size else ((size - 1) / 2,) * 2
-    lab[_ellipse(size, size, cy, cx, a, rng.uniform(1.0, 2.0), rng.uniform(0, math.pi))] = 2
+    if n_large:
+        a = large_area * n
+        r_l = math.sqrt(a / math.pi)
+        cy, cx = rng.uniform(r_l * 0.7, size - r_l * 0.7, 2) if r_l * 1.4 < size else ((size - 1) / 2,) * 2
+        lab[_ellipse(size, size, cy, cx, a, rng.uniform(1.0, 2.0), rng.uniform(0, math.pi))] = 2
     r_s = math.sqrt(small_area * n / math.pi)
     grown = ndimage.binary_dilation(lab > 0, iterations=max(1, int(r_s) + 2))
     for _ in range(n_small):
@@ -257,7 +261,8 @@ def render(labels: np.ndarray, rng: np.random.Generator, contrast: float, blur: 
 
 def render_batch(rng: np.random.Generator, cfg: TrainConfig, n: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` synthetic (image, label map) pairs of the network mode, from ``rng``."""
-    labs = np.stack([random_labels(rng, cfg.size, cfg.small_area, cfg.large_area, cfg.n_small) for _ in range(n)])
+    labs = np.stack([random_labels(rng, cfg.size, cfg.small_area, cfg.large_area, cfg.n_small, cfg.n_large)
+                     for _ in range(n)])
     return render(labs, rng, cfg.contrast, cfg.blur, cfg.noise), labs
 
 
@@ -678,9 +683,9 @@ def _fp_at(res: TrainResult, label: str, step: int) -> int:
 def _check_ce_small(res):
     s = res.summary()
     b, d = _row(s, "bce"), _row(s, "dice")
-    ok = b.small_recall < d.small_recall and b.small_recall < b.large_recall
-    return ok, (f"small-object recall: BCE {b.small_recall:.2f} (its large-object recall {b.large_recall:.2f}), "
-                f"Dice {d.small_recall:.2f}.")
+    ok = b.small_recall < d.small_recall
+    return ok, (f"held-out recall of the small objects after {int(b.final_step)} steps: BCE {b.small_recall:.2f}, "
+                f"Dice {d.small_recall:.2f} (final Dice {b.final_dice:.3f} and {d.final_dice:.3f}).")
 
 
 def _check_dice_nosmooth(res):
@@ -740,11 +745,12 @@ def lessons() -> dict[str, Lesson]:
     run confirms the two sentences."""
     L = [
         Lesson("ce_small", "Cross-entropy neglects the small object",
-               "Cross-entropy is a mean over all pixels, so the few pixels of a small object weigh almost nothing "
-               "against the background. Trained on images with one large and two small objects, the BCE network "
-               "recovers the large objects but misses more of the small ones than the Dice network does.",
-               TrainConfig(runs=runs_from(["bce", "dice"]), mode="net", size=64, small_area=0.004, large_area=0.12,
-                           optimizer="adam", lr=0.01, steps=300, seed=0, noise=0.5), _check_ce_small),
+               "Cross-entropy is a mean over all pixels, so when the objects are a tiny share of the image the "
+               "background dominates it. Trained on images whose only objects are three small disks of 1:500 of "
+               "the image each, the BCE network recovers fewer of their pixels than the Dice network, whose loss "
+               "is normalized by the object size.",
+               TrainConfig(runs=runs_from(["bce", "dice"]), mode="net", size=64, small_area=0.002, n_small=3,
+                           n_large=0, optimizer="adam", lr=0.01, steps=300, seed=0, noise=0.5), _check_ce_small),
         Lesson("dice_nosmooth", "Dice without smoothing",
                "With s = 0 and an empty ground truth the Dice loss is 1 for every positive prediction, so its "
                "gradient is exactly 0: false positives on an empty image are never removed. With s = 1 the same "
