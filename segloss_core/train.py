@@ -529,8 +529,6 @@ def train(cfg: TrainConfig, progress: Callable[[float, str], None] | None = None
 
     fg_np, near_np = class_masks(eval_labels)
     present = [k for k, c in enumerate(CLASSES) if k == 0 or fg_np[k].any()]
-    if cfg.mode == "free" and cfg.object != "both":
-        present = [0]
     fg = torch.as_tensor(fg_np, device=dev)
     near = torch.as_tensor(near_np, device=dev)
     n_fg = fg_np.reshape(3, -1).sum(1)
