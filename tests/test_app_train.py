@@ -117,3 +117,18 @@ def test_gif_and_html_exports(small_page):
     ok(at)
     gif = [d for d in at.get("download_button") if "gif" in str(d.proto.label).lower()]
     assert gif
+
+
+def test_a_run_that_does_not_show_the_lesson_says_so(monkeypatch):
+    import dataclasses
+
+    import segloss_core.train as T
+
+    real = T.lessons()
+    fake = {k: dataclasses.replace(v, check=lambda res: (False, "measured: nothing of the kind"))
+            for k, v in real.items()}
+    monkeypatch.setattr(T, "lessons", lambda: fake)
+    at = run_page({"train_lesson": "dice_nosmooth"})
+    ok(at)
+    assert not at.success
+    assert any("does not show it" in str(w.value) and "nothing of the kind" in str(w.value) for w in at.warning)
