@@ -20,6 +20,7 @@ from segloss_app import thin_view as TVW
 from segloss_app.common import (UrlParam, bad_entry, bad_link_notice, export_buttons, is_present, loss_param_widgets,
                                 open_page, page_header, param_url_spec, show_error, sync_url, url_state)
 from segloss_app.plaintext import plain, plain_list
+from segloss_app.lessons import lesson_box
 from segloss_app.presets import PRESETS, params_from_config
 from segloss_core import figures as F
 from segloss_core.masks import REAL_MASKS, SHAPES, THIN_KINDS, mask_stats, save_mask_png
@@ -667,6 +668,7 @@ present = page_header(
 )
 restore_state()
 sidebar(present)
+lesson_box("playground")
 
 if present:  # larger fonts: the controls stacked on the left, the overlay beside them
     col_gt, col_fig = st.columns([1, 1.1], gap="large")
