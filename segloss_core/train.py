@@ -819,12 +819,18 @@ def gif_bytes(res: TrainResult, image: int = 0, duration_ms: int = 120) -> bytes
     from PIL import Image, ImageDraw
 
     ims = []
+    side = res.labels.shape[-1] * max(1, 128 // res.labels.shape[-1])  # panel width, as panel_strip scales
     for f, step in enumerate(res.frame_steps):
         strip = panel_strip(res, f, image)
-        canvas = np.full((strip.shape[0] + 18, strip.shape[1], 3), 255, np.uint8)
-        canvas[18:] = strip
+        canvas = np.full((strip.shape[0] + 32, strip.shape[1], 3), 255, np.uint8)
+        canvas[32:] = strip
         im = Image.fromarray(canvas)
-        ImageDraw.Draw(im).text((4, 3), f"step {step}  |  " + "  |  ".join(res.run_labels), fill=(0, 0, 0))
+        draw = ImageDraw.Draw(im)
+        draw.text((4, 2), f"step {step}", fill=(0, 0, 0))
+        for r, lab in enumerate(res.run_labels):  # each loss's name above its panel
+            dv = res.diverged.get(lab)
+            txt = lab if not (dv and dv[0] <= step) else f"{lab}: diverged"
+            draw.text((r * (side + 4) + 2, 17), txt[: max(4, side // 6)], fill=(0, 0, 0))
         ims.append(im.convert("P", palette=Image.Palette.ADAPTIVE, colors=16))
     buf = io.BytesIO()
     ims[0].save(buf, format="GIF", save_all=True, append_images=ims[1:], duration=duration_ms, loop=0)
