@@ -693,6 +693,7 @@ with col_pred:
 if pred is None:
     push_url()
     st.stop()
+st.session_state["_pg_pred"] = pred["hard"]  # the Tune page can start its error ladder from this pair
 
 with col_fig:
     st.subheader("Overlay")

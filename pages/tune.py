@@ -45,6 +45,7 @@ SPEC = {
     "tune_conf": UrlParam(0.99, float, 0.51, 0.999),
     "tune_hard": UrlParam(False, bool),
     "tune_pin": UrlParam("", str),
+    "tune_from_pair": UrlParam(False, bool),
 }
 
 
@@ -155,6 +156,9 @@ sb.subheader("Objects and errors")
 sb.selectbox("Object", tuple(T.OBJECTS), key="tune_obj", format_func=lambda o: T.OBJECTS[o])
 if st.session_state["tune_obj"] in ("disk", "touching"):
     sb.slider("Radius (px)", 1.0, 64.0, step=0.5, key="tune_radius")
+if st.session_state["tune_obj"] == "given":
+    sb.toggle("Start from the Playground's prediction", key="tune_from_pair",
+              help="level 0 is the Playground's pair; each level adds the protocol's errors to its prediction")
 sb.selectbox("Error protocol", tuple(T.PROTOCOLS), key="tune_protocol", format_func=lambda p: T.PROTOCOLS[p])
 if st.session_state["tune_protocol"] == "ratio":
     sb.slider("FP pixels per FN pixel (r)", 0.05, 20.0, step=0.05, key="tune_ratio")
@@ -172,6 +176,8 @@ st.latex(spec.formula)
 
 obj = st.session_state["tune_obj"]
 given = V.given_gt() if obj == "given" else None
+from_pair = obj == "given" and bool(st.session_state.get("tune_from_pair"))
+gpred = V.given_pred() if from_pair else None
 try:
     setup = T.TuneSetup(obj=obj, radius=float(st.session_state["tune_radius"]),
                         protocol=st.session_state["tune_protocol"], delta=int(st.session_state["tune_delta"]),
@@ -179,15 +185,19 @@ try:
                         confidence=1.0 if (hard and st.session_state["tune_profile"] == "two_valued")
                         else float(st.session_state["tune_conf"]),
                         profile=st.session_state["tune_profile"], spread=float(st.session_state["tune_spread"]),
-                        size=given.shape[0] if given is not None and given.shape[0] == given.shape[1] else 256)
+                        size=given.shape[0] if given is not None and given.shape[0] == given.shape[1] else 256,
+                        from_pair=from_pair)
     if obj == "given" and (given is None or given.shape[0] != given.shape[1]):
         raise ValueError("No square ground truth from the Playground yet: open the Playground, make or load one, "
                          "and come back (or pick another object).")
+    if from_pair and (gpred is None or gpred.shape != given.shape):
+        raise ValueError("No prediction from the Playground for this ground truth yet: open the Playground, make "
+                         "one, and come back (or switch 'Start from the Playground's prediction' off).")
     skey = V.setup_key(setup)
 except ValueError as exc:
     show_error(exc)
     st.stop()
-digest = V.gt_digest(given)
+digest = V.gt_digest(given, gpred)
 st.caption(f"Protocol: {setup.describe()}. The survey's protocol (FN = FP, two values) hides parameters such as "
            "focal γ; the sidebar offers protocols and confidence spreads under which they act.")
 
@@ -227,7 +237,7 @@ def tune(key: str, skey: tuple, present: bool) -> None:
                 settings[who] = {**spec.defaults, **p}
         with st.spinner("Computing …"):
             sums = {lab: V.summary(key, skey, json.dumps(s, sort_keys=True, default=str), level, digest,
-                                   _given=given) for lab, s in settings.items()}
+                                   _given=given, _given_pred=gpred) for lab, s in settings.items()}
         fig = F.compare_curves({lab: s["curve"] for lab, s in sums.items()}, sums["B (current)"]["counts"],
                                normalized=normalized, title=f"{spec.name} vs error level ({T.OBJECTS[setup.obj]})")
         fig.add_vline(x=level, line=dict(color="#D55E00", width=1.5, dash="dot"), annotation_text=f"k = {level}")

@@ -19,8 +19,9 @@ from segloss_app import compute_analysis as ca
 from segloss_core import tuning as T
 from segloss_core.registry import REGISTRY
 
-#: Where the Playground leaves its current ground truth for the Tune page.
+#: Where the Playground leaves its current ground truth and hard prediction for the Tune page.
 PLAYGROUND_GT = "_pg_gt"
+PLAYGROUND_PRED = "_pg_pred"
 #: Grid sides: level-based quantities are batched (fast); gradient ones need a pass per cell.
 SIDE = {"batched": 25, "gradient_reducible": 9, "gradient_full": 5, "full": 11, "maps": 7}
 
@@ -30,11 +31,21 @@ def given_gt() -> np.ndarray | None:
     return None if g is None else np.asarray(g, bool)
 
 
-def gt_digest(g: np.ndarray | None) -> str:
+def given_pred() -> np.ndarray | None:
+    p = st.session_state.get(PLAYGROUND_PRED)
+    return None if p is None else np.asarray(p, bool)
+
+
+def gt_digest(g: np.ndarray | None, p: np.ndarray | None = None) -> str:
+    """A key for the given ground truth (and prediction, when the ladder starts from it)."""
     if g is None:
         return ""
-    a = np.ascontiguousarray(np.asarray(g, bool))
-    return hashlib.sha1(a.tobytes() + str(a.shape).encode()).hexdigest()[:16]
+    h = hashlib.sha1()
+    for a in (g, p):
+        if a is not None:
+            a = np.ascontiguousarray(np.asarray(a, bool))
+            h.update(a.tobytes() + str(a.shape).encode())
+    return h.hexdigest()[:16]
 
 
 def setup_key(setup: T.TuneSetup) -> tuple:
@@ -59,7 +70,8 @@ def grid(key: str, quantity: str, skey: tuple, x: str, xs: tuple, y: str | None,
     """:func:`segloss_core.tuning.evaluate`, cached (read-only arrays)."""
     def compute():
         g = T.evaluate(key, quantity, T.TuneSetup(**dict(skey)), x, list(xs), y, list(ys) if ys else None,
-                       json.loads(base_json), level, given=given_gt() if digest else None, progress=progress)
+                       json.loads(base_json), level, given=given_gt() if digest else None,
+                       given_pred=given_pred() if digest else None, progress=progress)
         g.q.flags.writeable = False
         return g
     return ca._memo("tune", (key, quantity, skey, x, xs, y, ys, base_json, level, digest), compute)
@@ -70,10 +82,11 @@ def grid_is_cached(*args) -> bool:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def summary(key: str, skey: tuple, params_json: str, level: int, digest: str, _given=None) -> dict[str, Any]:
+def summary(key: str, skey: tuple, params_json: str, level: int, digest: str, _given=None,
+            _given_pred=None) -> dict[str, Any]:
     """:func:`segloss_core.tuning.summary` of one setting (curve, quantities, verdict)."""
     return T.summary(key, T.TuneSetup(**dict(skey)), json.loads(params_json), level,
-                     given=_given if digest else None)
+                     given=_given if digest else None, given_pred=_given_pred if digest else None)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)

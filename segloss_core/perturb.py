@@ -51,6 +51,7 @@ __all__ = [
     "perturb",
     "soften",
     "error_ladder",
+    "error_ladder_from",
     "survey_levels",
     "survey_stack",
     "translation_masks",
@@ -619,6 +620,36 @@ def error_ladder(gt: Any, fn_counts, fp_counts, *, fn_mode: str = "boundary", fp
     masks, counts, _ = _prefix_masks(G, fn_counts, fp_counts, _choice("fn_mode", fn_mode, FN_MODES),
                                      _choice("fp_mode", fp_mode, FP_MODES), _seed(seed), _blob_radius(blob_radius))
     return masks, counts
+
+
+def error_ladder_from(gt: Any, start: Any, fn_counts, fp_counts, *, seed: int = 0) -> tuple[np.ndarray, list[dict[str, int]]]:
+    """Like :func:`error_ladder`, but starting from the prediction ``start`` instead of the ground
+    truth: prediction ``k`` is ``start`` with ``fn_counts[k]`` more of its true-positive pixels removed
+    (nearest to its background first) and ``fp_counts[k]`` more background pixels added (nearest to
+    ``start`` first), each a prefix of one ordering (seeded tie-break). Counts are of the resulting
+    masks against ``gt``, exact; requests beyond what exists are clamped."""
+    G = _as_mask(gt)
+    P = _as_mask(start, "start")
+    if P.shape != G.shape:
+        raise ValueError(f"start must have the ground truth's shape {G.shape}; got {P.shape}")
+    fn_counts = np.array([_count_pixels("fn", v) for v in fn_counts], dtype=np.int64)
+    fp_counts = np.array([_count_pixels("fp", v) for v in fp_counts], dtype=np.int64)
+    if len(fn_counts) != len(fp_counts) or not len(fn_counts):
+        raise ValueError("fn_counts and fp_counts must be non-empty and of the same length")
+    rng_fn, rng_fp = _rngs(_seed(seed))
+    tp = P & G
+    fn_order, _ = _fn_order(P, "boundary", int(P.sum()), rng_fn, 1.0)  # P's pixels, outside in
+    fn_order = fn_order[tp.ravel()[fn_order]]  # only true positives become false negatives
+    fp_order, _ = _fp_order(P, "boundary", int((~P).sum()), rng_fp, 1.0)  # background of P, nearest first
+    fp_order = fp_order[~G.ravel()[fp_order]]  # only background pixels become false positives
+    nfn, nfp = np.minimum(fn_counts, fn_order.size), np.minimum(fp_counts, fp_order.size)
+    masks = np.empty((len(nfn),) + G.shape, dtype=bool)
+    for k, (a, b) in enumerate(zip(nfn, nfp)):
+        m = P.ravel().copy()
+        m[fn_order[:a]] = False
+        m[fp_order[:b]] = True
+        masks[k] = m.reshape(G.shape)
+    return masks, [_counts(m, G) for m in masks]
 
 
 def survey_levels(

@@ -93,10 +93,13 @@ class TuneSetup:
     profile: str = "two_valued"
     spread: float = 4.0  # distance scale / noise std (logit units) / blur σ (px)
     seed: int = 0
+    from_pair: bool = False  # "given": level 0 is the given prediction, not the ground truth
 
     def validate(self) -> "TuneSetup":
         if self.obj not in OBJECTS:
             raise ValueError(f"object must be one of {', '.join(OBJECTS)}; got {self.obj!r}")
+        if self.from_pair and self.obj != "given":
+            raise ValueError("starting from a given prediction needs the given ground truth (object 'given')")
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}; got {self.protocol!r}")
         if self.profile not in PROFILES:
@@ -125,7 +128,8 @@ class TuneSetup:
         prof = {"two_valued": f"p = {self.confidence:g} / {1 - self.confidence:.3g}",
                 "distance": f"confidence {self.confidence:g} reached {self.spread:g} px from the boundary",
                 "noise": f"logit noise σ = {self.spread:g}", "blur": f"blur σ = {self.spread:g} px"}[self.profile]
-        return f"level k: {err}, k = 0…{self.levels - 1}; {prof}"
+        start = " added to the Playground's prediction" if self.from_pair else ""
+        return f"level k: {err}{start}, k = 0…{self.levels - 1}; {prof}"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -190,21 +194,29 @@ def apply_profile(masks: np.ndarray, setup: TuneSetup) -> np.ndarray:
     raise ValueError(f"unknown profile {s.profile!r}")
 
 
-def ladder(gt: np.ndarray, setup: TuneSetup) -> tuple[np.ndarray, list[dict[str, int]]]:
-    """The setup's predictions ``(L, H, W)`` and the exact counts of their hard masks."""
-    from .perturb import error_ladder
+def _masks(gt, setup: TuneSetup, fn, fp, start):
+    from .perturb import error_ladder, error_ladder_from
+    if setup.from_pair:
+        if start is None:
+            raise ValueError("no prediction was given to start from (make one on the Playground first)")
+        return error_ladder_from(gt, start, fn, fp, seed=setup.seed)
+    return error_ladder(gt, fn, fp, seed=setup.seed)
+
+
+def ladder(gt: np.ndarray, setup: TuneSetup, start: np.ndarray | None = None) -> tuple[np.ndarray, list[dict[str, int]]]:
+    """The setup's predictions ``(L, H, W)`` and the exact counts of their hard masks; with
+    ``setup.from_pair`` level 0 is the hard prediction ``start`` and the errors are added to it."""
     fn, fp = _fn_fp_counts(setup, range(setup.levels))
-    masks, counts = error_ladder(gt, fn, fp, seed=setup.seed)
+    masks, counts = _masks(gt, setup, fn, fp, start)
     return apply_profile(masks, setup), counts
 
 
-def probe(gt: np.ndarray, setup: TuneSetup, level: int) -> tuple[np.ndarray, list[dict[str, int]]]:
+def probe(gt: np.ndarray, setup: TuneSetup, level: int, start: np.ndarray | None = None):
     """Three predictions around ``level``: as it is, with Δ more FN pixels, with Δ more FP pixels
     (for the cost ratio). Same orderings as :func:`ladder`, so the first one is ``ladder()[level]``."""
-    from .perturb import error_ladder
     fn, fp = _fn_fp_counts(setup, [level])
     d = setup.delta
-    masks, counts = error_ladder(gt, [fn[0], fn[0] + d, fn[0]], [fp[0], fp[0], fp[0] + d], seed=setup.seed)
+    masks, counts = _masks(gt, setup, [fn[0], fn[0] + d, fn[0]], [fp[0], fp[0], fp[0] + d], start)
     return apply_profile(masks, setup), counts
 
 
@@ -267,7 +279,7 @@ def _gradient_ratios(gt, pred, key, params: dict) -> tuple[float, float]:
 
 def evaluate(key: str, quantity: str, setup: TuneSetup, x: str, xs, y: str | None = None, ys=None,
              base: dict[str, Any] | None = None, level: int = 10, *, given: np.ndarray | None = None,
-             progress: Callable[[float, str], None] | None = None) -> TuneGrid:
+             given_pred: np.ndarray | None = None, progress: Callable[[float, str], None] | None = None) -> TuneGrid:
     """``quantity`` of loss ``key`` over the grid ``x × y`` (other parameters from ``base``)."""
     if quantity not in QUANTITIES:
         raise ValueError(f"quantity must be one of {', '.join(QUANTITIES)}; got {quantity!r}")
@@ -284,7 +296,7 @@ def evaluate(key: str, quantity: str, setup: TuneSetup, x: str, xs, y: str | Non
     xs, ys = [float(v) for v in xs], ([float(v) for v in ys] if y else None)
     note, curves = "", None
     if quantity in ("value", "slope", "min_step"):
-        preds, _ = ladder(gt, setup)
+        preds, _ = ladder(gt, setup, given_pred)
         curves = _grid_values(gt, preds, key, x, xs, y, ys, fixed)
         if quantity == "value":
             q = curves[..., level]
@@ -292,7 +304,7 @@ def evaluate(key: str, quantity: str, setup: TuneSetup, x: str, xs, y: str | Non
             slope, min_step = _step_quantities(curves, level)
             q = slope if quantity == "slope" else min_step
     elif quantity == "cost_ratio":
-        preds, counts = probe(gt, setup, level)
+        preds, counts = probe(gt, setup, level, given_pred)
         v = _grid_values(gt, preds, key, x, xs, y, ys, fixed)
         added_fn = counts[1]["fn"] - counts[0]["fn"]
         added_fp = counts[2]["fp"] - counts[0]["fp"]
@@ -307,7 +319,7 @@ def evaluate(key: str, quantity: str, setup: TuneSetup, x: str, xs, y: str | Non
             note = ("Grey cells: one more false positive does not raise the loss there (its cost is ≤ 0 within "
                     "float precision), so the ratio is undefined.")
     else:
-        preds, _ = ladder(gt, setup)
+        preds, _ = ladder(gt, setup, given_pred)
         pred = preds[level]
         q = np.full((len(ys) if y else 1, len(xs)), np.nan)
         n = q.size
@@ -483,27 +495,28 @@ def _direct_values(gt: np.ndarray, preds: np.ndarray, key: str, params: dict[str
 
 
 def curve(key: str, setup: TuneSetup, params: dict[str, Any] | None = None, *,
-          given: np.ndarray | None = None) -> tuple[np.ndarray, list[dict[str, int]]]:
+          given: np.ndarray | None = None, given_pred: np.ndarray | None = None) -> tuple[np.ndarray, list[dict[str, int]]]:
     """The loss over the setup's levels for one setting, with the level counts."""
     setup = setup.validate()
     gt = ground_truth(setup, given)
-    preds, counts = ladder(gt, setup)
+    preds, counts = ladder(gt, setup, given_pred)
     return _direct_values(gt, preds, key, get(key).resolve(params)), counts
 
 
 def summary(key: str, setup: TuneSetup, params: dict[str, Any] | None = None, level: int = 10, *,
-            given: np.ndarray | None = None, tolerance: float = 1e-3) -> dict[str, Any]:
+            given: np.ndarray | None = None, given_pred: np.ndarray | None = None,
+            tolerance: float = 1e-3) -> dict[str, Any]:
     """Every quantity of :data:`QUANTITIES` for one setting at ``level``, plus the monotonicity
     verdict of its curve and its flip tolerance (:mod:`segloss_core.monotonic`)."""
     from .monotonic import analyze
     setup = setup.validate()
     p = get(key).resolve(params)
     gt = ground_truth(setup, given)
-    preds, counts = ladder(gt, setup)
+    preds, counts = ladder(gt, setup, given_pred)
     v = _direct_values(gt, preds, key, p)
     level = min(max(0, int(level)), setup.levels - 2)
     slope, min_step = _step_quantities(v[None], level)
-    pr, pc = probe(gt, setup, level)
+    pr, pc = probe(gt, setup, level, given_pred)
     pv = _direct_values(gt, pr, key, p)
     add_fn, add_fp = pc[1]["fn"] - pc[0]["fn"], pc[2]["fp"] - pc[0]["fp"]
     d_fn = (pv[1] - pv[0]) / add_fn if add_fn else float("nan")

@@ -215,3 +215,17 @@ def test_changing_the_loss_resets_the_axes_and_the_pin():
     assert at.selectbox(key="tune_x").value == "alpha" and at.selectbox(key="tune_y").value == "beta"
     assert "tune_pin" not in at.query_params
     figure(at, "tune_map_combo_alpha_beta")
+
+
+def test_playground_pair_as_the_start():
+    gt = np.zeros((128, 128), bool)
+    gt[40:60, 30:90] = True
+    pred = np.zeros_like(gt)
+    pred[42:62, 34:94] = True
+    at = run_page({"tune_obj": "given", "tune_from_pair": "1", "tune_loss": "tversky"},
+                  state={"_pg_gt": gt, "_pg_pred": pred})
+    ok(at)
+    setup = T.TuneSetup(obj="given", size=128, from_pair=True)
+    b = trace(figure(at, "tune_curves"), "B (current)")
+    assert np.allclose(b, T.curve("tversky", setup, {}, given=gt, given_pred=pred)[0])
+    assert "added to the Playground's prediction" in " ".join(c.value for c in at.caption)

@@ -146,3 +146,22 @@ def test_summary_matches_the_grid():
 def test_bench_figure_for_the_soft_grid():
     out = T.bench_soft_grid(repeat=1)
     assert set(out) == {"tune_grid_soft_s"} and out["tune_grid_soft_s"] > 0
+
+
+def test_ladder_from_a_given_pair():
+    from segloss_core.perturb import error_ladder_from
+    gt = T.ground_truth(SMALL)
+    start = np.roll(gt, 3, axis=1)  # a shifted prediction: some FN and FP already
+    masks, counts = error_ladder_from(gt, start, [0, 10, 20], [0, 5, 40])
+    assert np.array_equal(masks[0], start)
+    c0 = counts[0]
+    for k, (dfn, dfp) in enumerate(((0, 0), (10, 5), (20, 40))):
+        assert counts[k]["fn"] == c0["fn"] + dfn and counts[k]["fp"] == c0["fp"] + dfp
+        assert (masks[k] & ~start & gt).sum() == 0  # nothing of the object is added back
+    setup = T.TuneSetup(obj="given", size=96, levels=5, delta=4, from_pair=True)
+    g = T.evaluate("tversky", "cost_ratio", setup, "alpha", [0.3, 0.6], level=1, given=gt, given_pred=start)
+    assert np.isfinite(g.q).all()
+    c, cnt = T.curve("dice", setup, {}, given=gt, given_pred=start)
+    assert cnt[0] == c0 and (np.diff(c) > 0).all()
+    with pytest.raises(ValueError, match="given ground truth"):
+        T.TuneSetup(obj="small", from_pair=True).validate()
