@@ -222,7 +222,8 @@ def tune(key: str, skey: tuple, present: bool) -> None:
         for who, p in spec.paper:
             st.button(f"Paper: {who}", key=f"tune_paper_{who}", on_click=on_set, args=(key, p), width="stretch")
         if pinned:
-            st.caption("Pinned A: " + ", ".join(f"{k} = {V.fmt(v)}" for k, v in pinned.items()))
+            st.caption("Pinned A: " + ", ".join(f"{k} = {V.fmt(v)}" for k, v in pinned.items()
+                                                 if spec.param(k).numeric and v is not None))
     level = int(st.session_state["tune_level"])
     with right:
         st.slider("Error level k (where the ratios and the slope are read)", 0, setup.levels - 2, key="tune_level")

@@ -183,9 +183,10 @@ def snippet(name: str, preset: Preset | None = None) -> str:
     for cls, short in (("DiceLoss", "smp.DiceLoss"), ("JaccardLoss", "smp.JaccardLoss"), ("TverskyLoss", "smp.TverskyLoss")):
         lib[short] = ("# pip install --no-deps segmentation-models-pytorch==0.6.0  (its deps pull another torch)\n"
                       "import importlib.util, sys, types\n"
-                      "spec = importlib.util.find_spec('segmentation_models_pytorch')\n"
-                      "m = types.ModuleType('segmentation_models_pytorch'); m.__path__ = list(spec.submodule_search_locations)\n"
-                      "sys.modules['segmentation_models_pytorch'] = m\n"
+                      "if 'segmentation_models_pytorch' not in sys.modules:  # its losses, without its __init__\n"
+                      "    spec = importlib.util.find_spec('segmentation_models_pytorch')\n"
+                      "    m = types.ModuleType('segmentation_models_pytorch'); m.__path__ = list(spec.submodule_search_locations)\n"
+                      "    m.__spec__ = spec; sys.modules['segmentation_models_pytorch'] = m\n"
                       f"from segmentation_models_pytorch.losses import {cls}\n"
                       "if logits.shape[1] == 1:\n"
                       f"    print({cls}(mode='binary')(logits, target))\n"

@@ -39,6 +39,7 @@ def _smp_losses():
     if "segmentation_models_pytorch" not in sys.modules:
         m = types.ModuleType("segmentation_models_pytorch")
         m.__path__ = list(spec.submodule_search_locations)
+        m.__spec__ = spec
         sys.modules["segmentation_models_pytorch"] = m
     import segmentation_models_pytorch.losses as L
     return L

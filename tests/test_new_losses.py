@@ -219,6 +219,7 @@ def _smp_losses():
             pytest.skip("segmentation_models_pytorch is not installed (requirements-test-nodeps.txt)")
         mod = types.ModuleType("segmentation_models_pytorch")
         mod.__path__ = list(spec.submodule_search_locations)
+        mod.__spec__ = spec
         sys.modules["segmentation_models_pytorch"] = mod
     import segmentation_models_pytorch.losses as L
     return L

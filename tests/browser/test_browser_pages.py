@@ -75,7 +75,8 @@ def test_deep_link_on_a_fresh_server_goes_through_the_router(app_browser):
             app.assert_no_errors()
             nav = app.page.locator('[data-testid="stSidebarNav"] a')
             labels = [nav.nth(i).inner_text().strip().split("\n")[-1] for i in range(nav.count())]  # after the icon
-            assert labels == ["Playground", "Large vs small", "Tune", "Gradients", "Catalogue"], labels
+            assert labels == ["Playground", "Large vs small", "Tune", "Gradients", "Catalogue", "Train", "Conventions",
+                              "Thin structures"], labels  # the router's pages, in app.py's order
             assert app.title() == "Tune"
             assert "tune_loss=tversky" in app.page.evaluate("location.href")
             assert app.page.locator('input[role="combobox"]').first.input_value() != ""
