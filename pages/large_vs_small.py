@@ -185,8 +185,8 @@ def results(res, cfg, present: bool) -> None:
     m[1].metric("Rising: small object", f"{int(small_v.monotone.sum())} / {n}", help=rise_help)
     m[2].metric("Agree with the survey", f"{int((stated.agrees == True).sum())} / {len(stated)}",  # noqa: E712
                 help="counted over the (loss, object) pairs the survey's sentence names; the others are 'not stated'")
-    m[3].metric("Small-object sentence holds for tolerances",
-                f"{lo:.1e} – {hi:.1e}" if lo < hi else "none",
+    m[3].metric("Survey's sentence holds at tol.",
+                f"{ca.short_e(lo)}–{ca.short_e(hi)}" if lo < hi else "none",
                 help="exact interval [from, below) computed from every named loss's flip tolerance "
                      "(every loss, whatever the selection)")
     if lo < hi and not lo <= tol < hi:

@@ -283,6 +283,12 @@ def count_words(verdicts) -> str:
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + (parts[-1] if parts else "")
 
 
+def short_e(x: float) -> str:
+    """``3.0e-4`` rather than ``3.0e-04``: powers of ten that fit a metric tile."""
+    m, e = f"{x:.1e}".split("e")
+    return f"{m}e{int(e)}"
+
+
 #: Losses the level player shows by default (the survey's two, CE, and the Dice family's main three).
 PLAYER_DEFAULT = ("focal", "combo", "bce", "dice", "jaccard", "tversky")
 

@@ -24,7 +24,7 @@ from .registry import FAMILIES, REGISTRY
 
 OBJECT_COLORS = {"large": "#0072B2", "small": "#D55E00"}
 VERDICT_COLORS = {"rises": "#009E73", "saturates": "#B8860B", "flat": "#777777", "falls": "#D55E00"}
-COLS = 7
+COLS = 8
 
 
 def _short(key: str) -> str:
@@ -93,8 +93,8 @@ def small_multiples(curves: pd.DataFrame, verdicts: pd.DataFrame, keys: Sequence
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_annotations(font_size=font)
-    fig.update_layout(template="plotly_white", height=150 * n_rows + 120, margin=dict(l=10, r=10, t=70, b=10),
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, font=dict(size=font + 1)),
+    fig.update_layout(template="plotly_white", height=150 * n_rows + 150, margin=dict(l=10, r=10, t=70, b=50),
+                      legend=dict(orientation="h", y=0, yanchor="top", x=0, font=dict(size=font + 1)),
                       title=dict(text=("Each loss vs the error level: large object (blue) and small object "
                                        "(vermillion), " + ("min-max normalized" if normalized else "raw values")
                                        + "; L/S: the verdicts"), font=dict(size=font + 3)))
@@ -168,11 +168,11 @@ def level_player(curves: pd.DataFrame, masks: dict, predictions: dict, keys: Seq
     pause = dict(label="❚❚ Pause", method="animate",
                  args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
     fig.update_layout(
-        template="plotly_white", height=430, margin=dict(l=10, r=10, t=70, b=40),
-        legend=dict(orientation="h", y=-0.25, font=dict(size=font)),
-        updatemenus=[dict(type="buttons", direction="left", x=0, y=1.2, xanchor="left", yanchor="top",
+        template="plotly_white", height=560, margin=dict(l=10, r=10, t=70, b=170),
+        legend=dict(orientation="h", y=-0.5, yanchor="top", font=dict(size=font)),
+        updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.14, xanchor="left", yanchor="top",
                           buttons=[play, pause], font=dict(size=font))],
-        sliders=[dict(active=levels.index(start) if start in levels else 0, x=0.12, len=0.88, y=1.2,
+        sliders=[dict(active=levels.index(start) if start in levels else 0, x=0.16, len=0.84, y=-0.1,
                       yanchor="top", currentvalue=dict(prefix="level k = ", font=dict(size=font)),
                       steps=[dict(label=str(lv), method="animate",
                                   args=[[str(lv)], dict(mode="immediate", frame=dict(duration=0, redraw=True),

@@ -66,7 +66,8 @@ def test_defaults_start_cleanly(default_page, survey):
     assert "not stated" in text and "saturate" in text
     # the interval where the sentence holds, computed from the flip tolerances
     lo, hi = holds_interval(v[v.object == "small"])
-    assert metrics(at)["Small-object sentence holds for tolerances"] == f"{lo:.1e} – {hi:.1e}"
+    assert metrics(at)["Survey's sentence holds at tol."] == f"{ca.short_e(lo)}–{ca.short_e(hi)}"
+    assert ca.short_e(3.01e-4) == "3.0e-4"
 
 
 def test_small_multiples_one_panel_per_loss_with_verdicts(default_page, survey):
