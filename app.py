@@ -18,7 +18,9 @@ def favicon():
     return Image.fromarray(rgba)
 
 
-st.set_page_config(page_title="SegLoss Lab", page_icon=favicon(), layout="wide")
+# presenter mode (?present=1) opens with the sidebar collapsed: the figures get the projector's width
+st.set_page_config(page_title="SegLoss Lab", page_icon=favicon(), layout="wide",
+                   initial_sidebar_state="collapsed" if st.query_params.get("present") in ("1", "true") else "auto")
 
 pages = [
     st.Page(PAGES["playground"], title="Playground", icon=":material/draw:", default=True),

@@ -160,7 +160,8 @@ def results(res, cfg, present: bool) -> None:
         pres = ca.survey_full(pinned_cfg) if ca.is_cached("survey", pinned_cfg) else None
         pinned = pres.curves[pres.curves["loss"].isin(keys)] if pres is not None else None
     if view.startswith("one panel"):
-        fig = SF.small_multiples(curves, verdicts, keys, normalized=norm, pinned=pinned, font=15 if present else 11)
+        fig = SF.small_multiples(curves, verdicts, keys, normalized=norm, pinned=pinned, font=16 if present else 11,
+                                 max_cols=5 if present else SF.COLS)
     else:
         fig = F.loss_curves(curves, normalized=norm, masks=res.masks)
         fig.update_layout(hovermode="closest")
@@ -199,7 +200,7 @@ def results(res, cfg, present: bool) -> None:
                "positive green, false positive vermillion, false negative blue, true negative grey.")
     boxes = {o: ca.crop_box([res.masks[o], res.predictions[o][-1] > 0.5]) for o in ("large", "small")}
     player_keys = [k for k in ca.PLAYER_DEFAULT if k in keys] or keys[:6]
-    pfig = SF.level_player(curves, res.masks, res.predictions, player_keys, boxes, font=15 if present else 12)
+    pfig = SF.level_player(curves, res.masks, res.predictions, player_keys, boxes, font=16 if present else 12)
     st.plotly_chart(pfig, key="lvs_player", config={"displayModeBar": False})
 
     st.subheader("Gradient magnitude vs error")

@@ -16,9 +16,10 @@ from segloss_core.registry import REGISTRY, Param
 
 PRESENT_CSS = """
 <style>
-html, body, [class*="css"], .stMarkdown, .stText, label, p, li { font-size: 1.25rem !important; }
+[data-testid="stMain"] .stMarkdown, [data-testid="stMain"] .stText, [data-testid="stMain"] label,
+[data-testid="stMain"] p, [data-testid="stMain"] li { font-size: 1.25rem !important; }
+[data-testid="stMainBlockContainer"] { padding-left: 2rem; padding-right: 2rem; padding-top: 2.5rem; }
 h1 { font-size: 2.6rem !important; } h2 { font-size: 2.0rem !important; } h3 { font-size: 1.6rem !important; }
-[data-testid="stSidebar"] { min-width: 22rem; }
 [data-testid^="stBaseButton"] p, [data-testid="stDownloadButton"] p { font-size: 1rem !important; }
 [data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.4rem !important; }
 </style>

@@ -27,9 +27,9 @@ VERDICT_COLORS = {"rises": "#009E73", "saturates": "#B8860B", "flat": "#777777",
 COLS = 8
 
 
-def _short(key: str) -> str:
+def _short(key: str, limit: int = 24) -> str:
     name = REGISTRY[key].name
-    return name if len(name) <= 24 else key.replace("_", " ")
+    return name if len(name) <= limit else key.replace("_", " ")
 
 
 def _badge(verdict: str) -> str:
@@ -38,14 +38,16 @@ def _badge(verdict: str) -> str:
 
 def small_multiples(curves: pd.DataFrame, verdicts: pd.DataFrame, keys: Sequence[str], *, normalized: bool = True,
                     pinned: pd.DataFrame | None = None, pinned_label: str = "A", font: int = 11,
-                    level: int | None = None) -> go.Figure:
-    """One panel per loss of ``keys``, a row (or two) per family; both objects in each panel."""
+                    level: int | None = None, max_cols: int = COLS) -> go.Figure:
+    """One panel per loss of ``keys``, a row (or more) per family, at most ``max_cols`` panels a row
+    (fewer, with larger fonts, for a projector); both objects in each panel."""
     keys = [k for k in keys if k in set(curves["loss"])]
     rows_of: list[list[str]] = []
     for fam in FAMILIES:
         ks = [k for k in keys if REGISTRY[k].family == fam]
-        rows_of += [ks[i:i + COLS] for i in range(0, len(ks), COLS)]
-    cols = max(1, min(COLS, max((len(r) for r in rows_of), default=1)))
+        rows_of += [ks[i:i + max_cols] for i in range(0, len(ks), max_cols)]
+    cols = max(1, min(max_cols, max((len(r) for r in rows_of), default=1)))
+    limit = max(12, int(1400 / cols / (font * 0.62)))  # characters that fit a panel's width
     v = verdicts.set_index(["loss", "object"])
     titles, order = [], []
     for r in rows_of:
@@ -56,7 +58,7 @@ def small_multiples(curves: pd.DataFrame, verdicts: pd.DataFrame, keys: Sequence
                 continue
             vl = v.loc[(k, "large"), "verdict"] if (k, "large") in v.index else "?"
             vs = v.loc[(k, "small"), "verdict"] if (k, "small") in v.index else "?"
-            titles.append(f"<b>{_short(k)}</b><br>L {_badge(vl)} · S {_badge(vs)}")
+            titles.append(f"<b>{_short(k, limit)}</b><br>L {_badge(vl)} · S {_badge(vs)}")
     n_rows = max(1, len(rows_of))
     fig = make_subplots(rows=n_rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.025,
                         vertical_spacing=min(0.12, 0.5 / n_rows), shared_xaxes=False)
@@ -93,7 +95,8 @@ def small_multiples(curves: pd.DataFrame, verdicts: pd.DataFrame, keys: Sequence
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_annotations(font_size=font)
-    fig.update_layout(template="plotly_white", height=150 * n_rows + 150, margin=dict(l=10, r=10, t=70, b=50),
+    fig.update_layout(template="plotly_white", height=(150 + 2 * font) * n_rows + 150,
+                      margin=dict(l=10, r=10, t=60 + 3 * font, b=50),
                       legend=dict(orientation="h", y=0, yanchor="top", x=0, font=dict(size=font + 1)),
                       title=dict(text=("Each loss vs the error level: large object (blue) and small object "
                                        "(vermillion), " + ("min-max normalized" if normalized else "raw values")
