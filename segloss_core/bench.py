@@ -91,6 +91,8 @@ def run_bench(*, quick: bool = False, device: str = "auto") -> dict:
     sweeps = sweep_one_loss(cfg, dev, repeat=3 if quick else 5)
     from .tuning import bench_soft_grid
     tune = bench_soft_grid(repeat=1 if quick else 3)  # Tune: 25×25 focal grid, spread of confidences
+    from .train import bench_train
+    training = bench_train(device=device)  # Train: train_free_s, train_net_s (6 losses, 300 steps each)
     return {
         "device": device_label(dev),
         "quick": quick,
@@ -108,4 +110,5 @@ def run_bench(*, quick: bool = False, device: str = "auto") -> dict:
         "max_rel_diff_vs_naive": worst,
         **tune,
         **sweeps,
+        **training,
     }

@@ -850,7 +850,7 @@ def bench_train(device: str = "auto", steps: int = 300, repeat: int = 1) -> dict
     net = TrainConfig(runs=runs, mode="net", size=64, batch=16, steps=steps, lr=0.01, device=device)
     import os
 
-    out: dict[str, Any] = {"train_losses": ",".join(BENCH_LOSSES), "load_before": round(os.getloadavg()[0], 2)}
+    out: dict[str, Any] = {"train_losses": ",".join(BENCH_LOSSES), "train_load_before": round(os.getloadavg()[0], 2)}
     for name, cfg in (("train_free_s", free), ("train_net_s", net)):
         train(TrainConfig(**{**asdict(cfg), "runs": cfg.runs, "steps": 3}))
         best, best_cpu = float("inf"), float("inf")
@@ -864,7 +864,7 @@ def bench_train(device: str = "auto", steps: int = 300, repeat: int = 1) -> dict
         # processes sharing the cores, which the 1-minute load average beside it tells
         out[name.replace("_s", "_cpu_s")] = round(best_cpu, 3)
         out["train_device"] = res.device
-    out["load_after"] = round(os.getloadavg()[0], 2)
+    out["train_load_after"] = round(os.getloadavg()[0], 2)
     return out
 
 
