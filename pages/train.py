@@ -1,9 +1,12 @@
 """Train: every selected loss optimizes the same start side by side; the panels animate in the browser."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from segloss_app import train_view as TV
+from segloss_app import limits
 from segloss_app.common import (KeyListParam, UrlParam, loss_param_widgets, page_header, param_url_spec, show_error,
                                 sync_url, url_state)
 from segloss_core.registry import KEYS, REGISTRY
@@ -12,7 +15,7 @@ from segloss_core.train import MODES, OBJECTS, OPTIMIZERS, STARTS, gif_bytes, le
 LESSONS = lessons()
 SPEC = {
     "train_lesson": UrlParam("custom", str, choices=("custom",) + tuple(LESSONS)),
-    "train_losses": KeyListParam(TV.DEFAULT_LOSSES),
+    "train_losses": KeyListParam(TV.DEFAULT_LOSSES, max_items=8),  # the multiselect's max_selections
     "train_mode": UrlParam("free", str, choices=MODES),
     "train_object": UrlParam("small", str, choices=OBJECTS),
     "train_size": UrlParam(64, int, 32, 256),
@@ -134,6 +137,10 @@ else:
     st.markdown(lesson.text)
     st.caption(TV.describe(cfg) + " Pick *Custom settings* in the sidebar to change them.")
 
+b = limits.train_steps(cfg.mode, cfg.size, cfg.steps, len(cfg.runs), cfg.batch, cfg.n_eval)
+if b.notice:  # one request may not demand minutes of CPU (a link can ask for 1000 network steps at 256²)
+    st.warning(b.notice)
+    cfg = replace(cfg, steps=b.value)
 bar = None if TV.is_cached(cfg) else st.progress(0.0, text="Training …")
 try:
     res = TV.cached_train(cfg, progress=(lambda f, m: bar.progress(min(f, 1.0), text=f"Training — {m}")) if bar else None)

@@ -95,26 +95,34 @@ def evaluate_pair(gt: np.ndarray, prob: np.ndarray, keys: list[str],
     }
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from .registry import parse_keys, parse_setting
-
-    keys = parse_keys(args.losses)
-    keys = list(dict.fromkeys(keys))
-    if args.losses is not None and not keys:
-        raise UsageError(f"--losses names no loss ({args.losses!r}); give comma-separated keys, e.g. dice,focal")
+def _loss_settings(args: argparse.Namespace, keys: list[str]):
+    """``(keys, params, preset)`` from ``--preset`` and ``--set KEY.PARAM=VALUE`` (the preset's loss
+    joins the keys, or replaces the defaults when ``--losses`` is not given; ``--set`` wins)."""
+    from .registry import parse_setting
     params: dict[str, dict[str, Any]] = {}
     preset = None
-    if args.preset is not None:
+    if getattr(args, "preset", None) is not None:
         from .conventions import get_preset
         preset = get_preset(args.preset)
         if args.losses is None:
             keys = [preset.key]
         elif preset.key not in keys:
-            keys.append(preset.key)
+            keys = keys + [preset.key]
         params[preset.key] = dict(preset.params)
     for s in args.set or []:
         key, name, value = parse_setting(s)
         params.setdefault(key, {})[name] = value
+    return keys, params, preset
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .registry import parse_keys
+
+    keys = parse_keys(args.losses)
+    keys = list(dict.fromkeys(keys))
+    if args.losses is not None and not keys:
+        raise UsageError(f"--losses names no loss ({args.losses!r}); give comma-separated keys, e.g. dice,focal")
+    keys, params, preset = _loss_settings(args, keys)
     gt = _read_gt(args.gt)
     prob = _read_pred(args.pred, args.confidence)
     result = evaluate_pair(gt, prob, keys, params)
@@ -290,25 +298,13 @@ def _write_png(fig, path: Path) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .registry import parse_keys, parse_setting
+    from .registry import parse_keys
     from .train import BENCH_LOSSES, TrainConfig, gif_bytes, runs_from, train
 
     keys = list(dict.fromkeys(parse_keys(args.losses))) if args.losses is not None else list(BENCH_LOSSES)
     if not keys:
         raise UsageError(f"--losses names no loss ({args.losses!r}); give comma-separated keys, e.g. dice,focal")
-    params: dict[str, dict[str, Any]] = {}
-    preset = None
-    if args.preset is not None:
-        from .conventions import get_preset
-        preset = get_preset(args.preset)
-        if args.losses is None:
-            keys = [preset.key]
-        elif preset.key not in keys:
-            keys.append(preset.key)
-        params[preset.key] = dict(preset.params)
-    for s in args.set or []:
-        key, name, value = parse_setting(s)
-        params.setdefault(key, {})[name] = value
+    keys, params, preset = _loss_settings(args, keys)
     net = args.mode == "net"
     cfg = TrainConfig(runs=runs_from(keys, params), mode=args.mode, object=args.object,
                       size=args.size if args.size is not None else (64 if net else 128), start=args.start,

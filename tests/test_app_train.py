@@ -132,3 +132,15 @@ def test_a_run_that_does_not_show_the_lesson_says_so(monkeypatch):
     ok(at)
     assert not at.success
     assert any("does not show it" in str(w.value) and "nothing of the kind" in str(w.value) for w in at.warning)
+
+
+def test_heavy_links_are_bounded_with_a_notice():
+    """A link may ask for 1000 network steps at 256² with 8 losses: clamped with a notice; more
+    losses than the multiselect allows fall back to the default with the bad-link notice."""
+    from segloss_app import limits
+    b = limits.train_steps("net", 256, 1000, 8, 16, 8)
+    assert b.value < 1000 and b.notice
+    many = ",".join(["bce", "focal", "dice", "jaccard", "tversky", "boundary", "dice_bce", "mcc", "topk_ce"])
+    at = U.run_page("pages/train.py", {"train_losses": many, "train_lesson": "custom"}, timeout=240)
+    assert not at.exception
+    assert any("train_losses" in str(i.value) for i in at.info)
