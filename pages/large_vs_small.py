@@ -140,14 +140,13 @@ def results(res, cfg, present: bool) -> None:
     tol = float(v["lvs_tol"])
     norm = bool(v["lvs_norm"])
     curves = res.curves[res.curves["loss"].isin(keys)]
-    verdicts = ca.verdicts_at(cfg, tol, res.curves)
-    verdicts = verdicts[verdicts["loss"].isin(keys)].reset_index(drop=True)
+    all_v = ca.verdicts_at(cfg, tol, res.curves)  # every loss: the interval and the notice use them all
+    verdicts = all_v[all_v["loss"].isin(keys)].reset_index(drop=True)
     config = {**dict(cfg), "tolerance": tol, "losses": keys, "normalized": norm}
 
     n = len(keys)
     small_v = verdicts[verdicts.object == "small"]
     stated = verdicts[verdicts.survey_says != claim.NOT_STATED]
-    all_v = ca.verdicts_at(cfg, tol, res.curves)
     lo, hi = holds_interval(all_v.query("object == 'small'"))
     with st.container(border=True):
         st.markdown(ca.what_to_notice(res, all_v, tol, lo, hi))

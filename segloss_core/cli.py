@@ -212,6 +212,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _progress(label: str, width: int):
+    """A ``progress(fraction, what)`` callback printing one updating stderr line every 5 %."""
+    last = [-1]
+
+    def progress(frac: float, what: str) -> None:
+        pct = int(frac * 100)
+        if pct // 5 != last[0] // 5:
+            print(f"\r  {label}: {what:<{width}} {pct:3d}%", end="", file=sys.stderr, flush=True)
+            last[0] = pct
+    return progress
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .figures import robustness_heatmap, survey_figure
     from .robustness import Grid, run_robustness, setting_label, statements
@@ -224,15 +236,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                        translation_grow=args.translation_grow).validate()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    last = [-1]
-
-    def progress(frac: float, what: str) -> None:
-        pct = int(frac * 100)
-        if pct // 5 != last[0] // 5:
-            print(f"\r  computing: {what:<40} {pct:3d}%", end="", file=sys.stderr, flush=True)
-            last[0] = pct
-
-    res = run_survey(cfg, device=args.device, progress=progress)
+    res = run_survey(cfg, device=args.device, progress=_progress("computing", 40))
     print(file=sys.stderr)
     res.curves[["object", "level", "fp", "fn", "loss", "value", "value_norm", "grad_l2"]].to_csv(out / "curves.csv", index=False)
     v = res.verdicts[["object", "loss", "monotone", "violations", "kendall_tau", "survey_says", "verdict",
@@ -242,8 +246,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     res.verdicts.to_csv(out / "verdicts_explained.csv", index=False)
     rob = None
     if not args.no_robustness:
-        last[0] = -1
-        rob = run_robustness(Grid(base=cfg), device=args.device, progress=progress)
+        rob = run_robustness(Grid(base=cfg), device=args.device, progress=_progress("computing", 40))
         print(file=sys.stderr)
         rob.table[["protocol", "confidence", "delta", "tolerance", "object", "loss", "verdict", "survey_says",
                    "agrees"]].to_csv(out / "robustness.csv", index=False)
@@ -313,15 +316,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                       large_area=args.large_area, frames=args.frames, device=args.device).validate()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    last = [-1]
-
-    def progress(frac: float, what: str) -> None:
-        pct = int(frac * 100)
-        if pct // 5 != last[0] // 5:
-            print(f"\r  training: {what:<30} {pct:3d}%", end="", file=sys.stderr, flush=True)
-            last[0] = pct
-
-    res = train(cfg, progress=progress)
+    res = train(cfg, progress=_progress("training", 30))
     print(file=sys.stderr)
     res.curves_csv().to_csv(out / "curves.csv", index=False)
     summary = res.summary()
