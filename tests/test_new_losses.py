@@ -69,6 +69,30 @@ def test_cldice_alone_equals_monai_soft_cldice(ndim, iters):
     torch.testing.assert_close(got, ref.flatten(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("ndim", [2, 3])
+@pytest.mark.parametrize("kind", ["random", "two_valued"])
+def test_soft_skeleton_pooling_equals_plain_max_pool_values_and_gradients(ndim, kind):
+    """The stacked channels-last pooling (thin._max_pool) keeps every window and the first-max tie
+    rule: values and gradients equal the plain per-sample F.max_pool2d/3d, also on two-valued input
+    where nearly every window has ties (the survey's predictions)."""
+    from segloss_core.losses import thin
+    gen = torch.Generator().manual_seed(3)
+    shape = (5, 1, 20, 24) if ndim == 2 else (4, 1, 6, 10, 12)
+    x = torch.rand(shape, generator=gen, dtype=torch.float64)
+    if kind == "two_valued":
+        x = torch.where(x > 0.5, 0.99, 0.01).to(torch.float64)
+    pool = F.max_pool2d if ndim == 2 else F.max_pool3d
+    kernels = [((3, 1), (1, 0)), ((1, 3), (0, 1)), ((3, 3), (1, 1))] if ndim == 2 else \
+        [((3, 1, 1), (1, 0, 0)), ((1, 1, 3), (0, 0, 1)), ((3, 3, 3), (1, 1, 1))]
+    w = torch.rand(shape, generator=gen, dtype=torch.float64)
+    for k, p in kernels:
+        a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+        ya, yb = thin._max_pool(thin._stacked(a), k, p).contiguous().reshape(shape), torch.cat([pool(b[i:i + 1], k, 1, p) for i in range(shape[0])])
+        (ya * w).sum().backward()
+        (yb * w).sum().backward()
+        assert torch.equal(ya, yb) and torch.equal(a.grad, b.grad), (k, kind)
+
+
 @pytest.mark.parametrize("alpha", [0.0, 0.3, 0.5])
 def test_cldice_mix_equals_monai_soft_dice_cldice(alpha):
     from monai.losses import SoftDiceclDiceLoss

@@ -14,24 +14,42 @@ from ..tensors import per_sample, probs, pt_log, require_binary, safe_ratio, spa
 
 
 # ---------------------------------------------------------------- soft skeleton (Shit et al. 2021)
+def _stacked(img: torch.Tensor) -> torch.Tensor:
+    """A ``(B, C, *spatial)`` stack as one image with ``B·C`` channels in channels-last layout.
+
+    Pooling is per plane, so values *and* gradients are unchanged (the same windows, the same
+    first-max tie rule: tests/test_new_losses.py checks both on tied, two-valued input), but torch's
+    CPU max-pool kernel then vectorizes over the stack instead of looping over one-channel planes.
+    Converted once per skeleton (the conversion is a transpose of the whole stack). Measured on the
+    2-core CPU, (41, 1, 256, 256), forward + backward of a 3×3 pool: 206 → 53 ms."""
+    one = img.reshape(1, img.shape[0] * img.shape[1], *img.shape[2:])
+    fmt = torch.channels_last if img.ndim == 4 else torch.channels_last_3d
+    return one.contiguous(memory_format=fmt)
+
+
+def _max_pool(img: torch.Tensor, kernel: tuple, padding: tuple) -> torch.Tensor:
+    pool = F.max_pool2d if img.ndim == 4 else F.max_pool3d
+    return pool(img, kernel, 1, padding)
+
+
 def soft_erode(img: torch.Tensor) -> torch.Tensor:
     """Soft erosion: the minimum over the face-neighbour cross (min-pooling along each axis).
     Outside the image counts as +∞ (max-pool padding), so the border does not erode."""
     if img.ndim == 4:
-        p1 = -F.max_pool2d(-img, (3, 1), (1, 1), (1, 0))
-        p2 = -F.max_pool2d(-img, (1, 3), (1, 1), (0, 1))
+        p1 = -_max_pool(-img, (3, 1), (1, 0))
+        p2 = -_max_pool(-img, (1, 3), (0, 1))
         return torch.min(p1, p2)
-    p1 = -F.max_pool3d(-img, (3, 1, 1), (1, 1, 1), (1, 0, 0))
-    p2 = -F.max_pool3d(-img, (1, 3, 1), (1, 1, 1), (0, 1, 0))
-    p3 = -F.max_pool3d(-img, (1, 1, 3), (1, 1, 1), (0, 0, 1))
+    p1 = -_max_pool(-img, (3, 1, 1), (1, 0, 0))
+    p2 = -_max_pool(-img, (1, 3, 1), (0, 1, 0))
+    p3 = -_max_pool(-img, (1, 1, 3), (0, 0, 1))
     return torch.min(torch.min(p1, p2), p3)
 
 
 def soft_dilate(img: torch.Tensor) -> torch.Tensor:
     """Soft dilation: the maximum over the 3×3 (3×3×3) square."""
     if img.ndim == 4:
-        return F.max_pool2d(img, (3, 3), (1, 1), (1, 1))
-    return F.max_pool3d(img, (3, 3, 3), (1, 1, 1), (1, 1, 1))
+        return _max_pool(img, (3, 3), (1, 1))
+    return _max_pool(img, (3, 3, 3), (1, 1, 1))
 
 
 def soft_skeleton(img: torch.Tensor, iters: int) -> torch.Tensor:
@@ -46,6 +64,8 @@ def soft_skeleton(img: torch.Tensor, iters: int) -> torch.Tensor:
     """
     # the authors' loop computes erode(I) twice per iteration (inside open(I), then as the next I):
     # once here, the same numbers
+    shape = img.shape
+    img = _stacked(img)
     eroded = soft_erode(img)
     skel = F.relu(img - soft_dilate(eroded))
     for _ in range(int(iters)):
@@ -53,7 +73,7 @@ def soft_skeleton(img: torch.Tensor, iters: int) -> torch.Tensor:
         eroded = soft_erode(img)
         delta = F.relu(img - soft_dilate(eroded))
         skel = skel + F.relu(delta - skel * delta)
-    return skel
+    return skel.contiguous().reshape(shape)
 
 
 def _per_sample_int(value, b: int) -> list[int]:
