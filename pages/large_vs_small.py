@@ -29,14 +29,16 @@ SPEC = {
     "lvs_blur": UrlParam(0.0, float, 0.0, 5.0),
     "lvs_tol": UrlParam(1e-3, float, 0.0, 0.5),
     "lvs_norm": UrlParam(True, bool),
-    "lvs_losses": KeyListParam(list(KEYS)),
+    "lvs_losses": KeyListParam(list(ca.SURVEY_KEYS)),
 }
 FP_HELP = {"boundary": "grow outward from the contour", "blobs": "separate round blobs", "noise": "scattered pixels"}
 
 
 QUICK = {
     "—": None,
-    "all losses": list(KEYS),
+    "the survey's 26 losses": list(ca.SURVEY_KEYS),
+    f"all {len(KEYS)} losses (+ {len(ca.RECENT_KEYS)} since the survey)": list(KEYS),
+    f"the {len(ca.RECENT_KEYS)} since the survey": list(ca.RECENT_KEYS),
     "the survey's two + Dice family": ["focal", "combo", "dice", "jaccard", "tversky", "focal_tversky", "log_cosh_dice"],
     **{f"{fam} family": [k for k in KEYS if REGISTRY[k].family == fam]
        for fam in ("distribution", "region", "boundary", "compound")},
@@ -91,7 +93,8 @@ try:
                         confidence=1.0 if vals["lvs_hard"] else float(vals["lvs_conf"]), fp_mode=vals["lvs_fpmode"],
                         blur=float(vals["lvs_blur"]), protocol=vals["lvs_protocol"], shift_step=int(vals["lvs_step"]),
                         translation_grow=bool(vals["lvs_grow"]))
-    res = ca.with_progress("survey", cfg, ca.survey_full, "Running the survey: every loss on both objects")
+    wanted = [k for k in KEYS if k in (st.session_state.get("lvs_losses") or ca.SURVEY_KEYS)]
+    res = ca.survey_for(cfg, wanted, "Running the survey: its 26 losses on both objects")
 except (ValueError, ArithmeticError) as exc:
     show_error(exc)
     st.stop()
@@ -104,7 +107,7 @@ if c.small_radius >= c.large_radius:
 
 def protocol_caption(res) -> str:
     c = res.config
-    small_curve = res.curves[(res.curves["object"] == "small") & (res.curves["loss"] == KEYS[0])]
+    small_curve = res.curves[(res.curves["object"] == "small") & (res.curves["loss"] == res.curves["loss"].iloc[0])]
     tp0 = small_curve[small_curve["tp"] == 0]["level"]
     return (f"Image {c.size}×{c.size}. Large disk r = {c.large_radius:g} px ({px['large']:,} px), small disk "
             f"r = {c.small_radius:g} px ({px['small']:,} px). Protocol *{c.protocol}*: {c.describe()}. "
@@ -131,12 +134,14 @@ def results(res, cfg, present: bool) -> None:
         cols[2].selectbox("Quick selection", list(QUICK), key="lvs_quick", on_change=on_quick,
                           help="fills the loss list")
         cols[3].multiselect("Losses", list(KEYS), key="lvs_losses", format_func=lambda k: REGISTRY[k].name,
-                            placeholder="all losses")
+                            placeholder="the survey's 26 losses")
     v = current()
     sync_url(SPEC, {**v, "lvs_losses": v["lvs_losses"] or SPEC["lvs_losses"].default})
-    keys = [k for k in KEYS if k in (v["lvs_losses"] or KEYS)]
+    keys = [k for k in KEYS if k in (v["lvs_losses"] or ca.SURVEY_KEYS)]
     if not v["lvs_losses"]:
-        st.info("No loss selected: showing all of them.")
+        st.info("No loss selected: showing the survey's 26 losses.")
+    if not set(keys) <= set(res.curves["loss"]):  # a later loss picked here: its survey part, in this fragment
+        res = ca.survey_for(cfg, keys, "Running the survey")
     tol = float(v["lvs_tol"])
     norm = bool(v["lvs_norm"])
     curves = res.curves[res.curves["loss"].isin(keys)]
@@ -156,7 +161,7 @@ def results(res, cfg, present: bool) -> None:
     pinned_cfg = st.session_state.get("lvs_pinned_cfg")
     pinned = None
     if pinned_cfg is not None and pinned_cfg != cfg:
-        pres = ca.survey_full(pinned_cfg) if ca.is_cached("survey", pinned_cfg) else None
+        pres = ca.survey_if_cached(pinned_cfg, keys)
         pinned = pres.curves[pres.curves["loss"].isin(keys)] if pres is not None else None
     if view.startswith("one panel"):
         fig = SF.small_multiples(curves, verdicts, keys, normalized=norm, pinned=pinned, font=16 if present else 11,
@@ -239,7 +244,7 @@ def results(res, cfg, present: bool) -> None:
     if not c.hard and st.toggle("Compare with hard predictions (c = 1)", key="lvs_cmp_hard",
                                 help="the same protocol with probabilities exactly 0 and 1 (one more survey run)"):
         hard_cfg = tuple((k, 1.0) if k == "confidence" else (k, v) for k, v in cfg)
-        hres = ca.with_progress("survey", hard_cfg, ca.survey_full, "Running the survey with hard predictions")
+        hres = ca.survey_for(hard_cfg, keys, "Running the survey with hard predictions")
         hv = ca.verdicts_at(hard_cfg, tol, hres.curves)
         shown = keys[:8]
         st.plotly_chart(F.soft_hard_curves(curves[curves["loss"].isin(shown)],

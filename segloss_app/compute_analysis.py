@@ -90,12 +90,13 @@ def _store(name: str, n: int) -> _LRU:
     return _LRU(n, _BYTES.get(name))
 
 
-_SIZES = {"survey": 8, "size": 8, "robust": 2, "tune": 32}
+_SIZES = {"survey": 8, "survey_recent": 8, "size": 8, "robust": 2, "tune": 32}
 
 
 #: Bytes each store may hold (shared by all sessions): a survey with 101 levels keeps ~55 MB of
 #: level stacks; robustness tables ~10 MB; Tune grids and size studies are small.
-_BYTES = {"survey": 256 * 2**20, "size": 64 * 2**20, "robust": 128 * 2**20, "tune": 64 * 2**20}
+_BYTES = {"survey": 256 * 2**20, "survey_recent": 64 * 2**20, "size": 64 * 2**20, "robust": 128 * 2**20,
+          "tune": 64 * 2**20}
 
 
 def _memo(name: str, key: tuple, compute: Callable[[], Any]) -> Any:
@@ -150,34 +151,70 @@ def survey_key(**settings: Any) -> tuple:
     return tuple(sorted(asdict(cfg).items()))
 
 
-#: The survey runs in a few chunks of losses so that the progress bar moves (each chunk covers both objects).
-_SURVEY_CHUNKS = 3
+#: The survey's 26 losses (registry order) and the losses published since, which the survey does not
+#: state anything about. The page computes the 26 on every protocol change and the later ones only
+#: when one of them is selected: two of them (clDice's soft skeleton, Hausdorff ER's ten erosions)
+#: cost more than the 26 together.
+SURVEY_KEYS = tuple(k for k in KEYS if k in claim.SURVEY_LOSSES)
+RECENT_KEYS = tuple(k for k in KEYS if k not in claim.SURVEY_LOSSES)
+_STORE_OF = {SURVEY_KEYS: "survey", RECENT_KEYS: "survey_recent"}
+
+
+def _survey_part(config: tuple, keys: tuple, progress: Progress) -> SurveyResult:
+    """One survey run over ``keys`` (both objects: the bar moves per object), memoized per part."""
+    def compute() -> SurveyResult:
+        step = (lambda f, obj: progress(f, f"{obj} object")) if progress else None
+        return run_survey(SurveyConfig(**dict(config)), list(keys), None, progress=step,
+                          keep_predictions=keys == SURVEY_KEYS)  # the level stacks: once
+
+    return _memo(_STORE_OF[keys], config, compute)
+
+
+def _merge(a: SurveyResult, b: SurveyResult) -> SurveyResult:
+    """``a`` and ``b`` (the same configuration, disjoint losses) as one result in registry order."""
+    order = {k: i for i, k in enumerate(KEYS)}
+
+    def merge(frames: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
+        d = pd.concat(frames, ignore_index=True)
+        d["_o"] = d["object"].map({o: i for i, o in enumerate(OBJECTS)})
+        d["_k"] = d["loss"].map(order)
+        return d.sort_values(["_o", "_k"] + by, kind="stable").drop(columns=["_o", "_k"]).reset_index(drop=True)
+
+    return SurveyResult(a.config, merge([a.curves, b.curves], ["level"]), merge([a.verdicts, b.verdicts], []),
+                        a.masks, a.predictions, a.device)
 
 
 def survey_full(config: tuple, progress: Progress = None) -> SurveyResult:
-    """The survey for every registered loss with default parameters (curves, verdicts at
-    :data:`BASE_TOLERANCE`, masks and the level stacks). ~2-4 s on a 2-core CPU."""
-    def compute() -> SurveyResult:
-        cfg = SurveyConfig(**dict(config))
-        chunks = [list(c) for c in np.array_split(np.array(KEYS, dtype=object), _SURVEY_CHUNKS) if len(c)]
-        parts = []
-        for i, keys in enumerate(chunks):
-            step = (lambda f, obj, i=i: progress((i + f) / len(chunks), f"{obj} object, losses {i + 1}/{len(chunks)}")) \
-                if progress else None
-            parts.append(run_survey(cfg, keys, None, progress=step, keep_predictions=(i == 0)))
-        order = {k: i for i, k in enumerate(KEYS)}
+    """The survey's 26 losses with default parameters (curves, verdicts at :data:`BASE_TOLERANCE`,
+    masks and the level stacks)."""
+    return _survey_part(config, SURVEY_KEYS, progress)
 
-        def merge(frames: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
-            d = pd.concat(frames, ignore_index=True)
-            d["_o"] = d["object"].map({o: i for i, o in enumerate(OBJECTS)})
-            d["_k"] = d["loss"].map(order)
-            return d.sort_values(["_o", "_k"] + by, kind="stable").drop(columns=["_o", "_k"]).reset_index(drop=True)
 
-        curves = merge([p.curves for p in parts], ["level"])
-        verdicts = merge([p.verdicts for p in parts], [])
-        return SurveyResult(cfg, curves, verdicts, parts[0].masks, parts[0].predictions, parts[0].device)
+def survey_recent(config: tuple, progress: Progress = None) -> SurveyResult:
+    """The losses published after the survey (:data:`RECENT_KEYS`), same protocol."""
+    return _survey_part(config, RECENT_KEYS, progress)
 
-    return _memo("survey", config, compute)
+
+def survey_for(config: tuple, keys, label: str) -> SurveyResult:
+    """The survey for the losses ``keys`` need: the 26 always, the later ones when one is among
+    ``keys``; each part with a progress bar when it is not cached yet."""
+    res = with_progress("survey", config, survey_full, label)
+    if any(k in RECENT_KEYS for k in keys):
+        res = _merge(res, with_progress("survey_recent", config, survey_recent,
+                                        f"Adding the {len(RECENT_KEYS)} losses published since the survey"))
+    return res
+
+
+def survey_if_cached(config: tuple, keys) -> SurveyResult | None:
+    """The survey for ``keys`` if every part it needs is cached, else None (nothing computed)."""
+    if not is_cached("survey", config):
+        return None
+    res = survey_full(config)
+    if any(k in RECENT_KEYS for k in keys):
+        if not is_cached("survey_recent", config):
+            return res
+        res = _merge(res, survey_recent(config))
+    return res
 
 
 def robustness_key(config: tuple) -> tuple:

@@ -72,7 +72,7 @@ def test_defaults_start_cleanly(default_page, survey):
 
 def test_small_multiples_one_panel_per_loss_with_verdicts(default_page, survey):
     fig = figure(default_page, "lvs_curves")
-    assert len(fig["data"]) == 2 * len(KEYS)  # both objects in every panel
+    assert len(fig["data"]) == 2 * len(ca.SURVEY_KEYS) == 2 * 26  # both objects in every panel, the survey's losses
     assert sum(1 for t in fig["data"] if t.get("showlegend")) == 2  # a legend of two entries, no scrolling
     titles = [a["text"] for a in fig["layout"]["annotations"]]
     v = ca.verdicts_from_curves(survey.curves, 1e-3).set_index(["loss", "object"])
@@ -178,8 +178,27 @@ def test_empty_loss_selection_shows_all_and_keeps_the_link_clean():
     at.multiselect(key="lvs_losses").set_value([]).run()
     ok(at)
     assert any("No loss selected" in str(e.value) for e in at.info)
-    assert len(figure(at, "lvs_curves")["data"]) == 2 * len(KEYS)
+    assert len(figure(at, "lvs_curves")["data"]) == 2 * len(ca.SURVEY_KEYS)
     assert "lvs_losses" not in at.query_params
+
+
+def test_later_losses_are_computed_only_when_selected_and_equal_a_direct_run():
+    """The 26 of the survey run on every protocol change; the 8 published since only once one of them
+    is picked (in the fragment), and their curves equal a direct library run."""
+    at = run_page({"lvs_levels": "11"})
+    ok(at)
+    cfg = ca.survey_key(levels=11)
+    assert ca.is_cached("survey", cfg) and not ca.is_cached("survey_recent", cfg)
+    at.selectbox(key="lvs_quick").set_value(f"all {len(KEYS)} losses (+ {len(ca.RECENT_KEYS)} since the survey)").run()
+    ok(at)
+    assert ca.is_cached("survey_recent", cfg)
+    assert len(figure(at, "lvs_curves")["data"]) == 2 * len(KEYS)
+    direct = run_survey(SurveyConfig(**dict(cfg)), ["cldice", "hausdorff_er"], None).curves
+    shown = ca.survey_for(cfg, KEYS, "").curves
+    for key in ("cldice", "hausdorff_er"):
+        a = direct[direct.loss == key].reset_index(drop=True)
+        b = shown[shown.loss == key].reset_index(drop=True)
+        np.testing.assert_array_equal(a["value"].to_numpy(), b["value"].to_numpy())
 
 
 def test_quick_selection_fills_the_loss_list():
@@ -220,7 +239,7 @@ def test_bad_query_params_fall_back_with_a_notice():
         assert name in notice
     assert at.slider(key="lvs_small_r").value == 6.0
     assert at.selectbox(key="lvs_fpmode").value == "boundary"
-    assert len(figure(at, "lvs_curves")["data"]) == 2 * len(KEYS)
+    assert len(figure(at, "lvs_curves")["data"]) == 2 * len(ca.SURVEY_KEYS)
 
 
 def test_presenter_mode_hides_advanced_controls():
