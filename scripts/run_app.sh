@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup_env.sh requirements.txt
-exec .venv/bin/python -m streamlit run app.py --browser.gatherUsageStats false "$@"
+# segloss_app.serve: `streamlit run app.py` with torch & co imported before the first visitor
+exec .venv/bin/python -m segloss_app.serve --browser.gatherUsageStats false "$@"

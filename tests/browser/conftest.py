@@ -92,7 +92,7 @@ def streamlit_server(log_path: Path = SERVER_LOG):
     url = f"http://127.0.0.1:{port}"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "wb")
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    cmd = [sys.executable, "-m", "segloss_app.serve", "--server.headless", "true",  # as scripts/run_app.sh
            "--server.address", "127.0.0.1", "--server.port", str(port),
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
