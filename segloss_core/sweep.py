@@ -23,6 +23,7 @@ import torch
 from .distance import TargetMaps
 from .engine import REGIONS, Batch, Regions, evaluate
 from .engine.compression import compress
+from .engine.profile import Scan, scan
 from .registry import get
 from .tensors import logits_from_probs, weighted_pixels
 
@@ -61,20 +62,21 @@ class SweepResult:
     device: str = "cpu"
 
 
-def _check_stack(gt: np.ndarray, preds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Validate the stack; return each level's minimum and maximum (the engine's two-valued
-    profile reuses them: no second pass)."""
+def _check_stack(gt: np.ndarray, preds: np.ndarray) -> Scan:
+    """Validate the stack; return each level's minimum and maximum, with the two-valued masks when
+    every level holds at most two values (:func:`~segloss_core.engine.profile.scan`: the engine's
+    profile reuses them, no second pass)."""
     if gt.ndim != 2:
         raise ValueError(f"ground truth must be 2-D; got shape {gt.shape}")
     if preds.ndim != 3 or preds.shape[1:] != gt.shape:
         raise ValueError(f"predictions must be (L, {gt.shape[0]}, {gt.shape[1]}); got {preds.shape}")
     if preds.shape[0] == 0:
         raise ValueError("no predictions to evaluate (zero levels)")
-    flat = preds.reshape(preds.shape[0], -1)
-    lo, hi = flat.min(1), flat.max(1)  # NaN and ±inf show up in the extremes: no third pass
+    scanned = scan(preds.reshape(preds.shape[0], -1))
+    lo, hi = scanned.lo, scanned.hi  # NaN and ±inf show up in the extremes (or in the two values)
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()) or lo.min() < 0 or hi.max() > 1:
         raise ValueError("predictions must be probabilities in [0, 1] without NaN")
-    return lo, hi
+    return scanned
 
 
 def _target(gt: np.ndarray, dtype: torch.dtype, dev: torch.device) -> torch.Tensor:
@@ -134,7 +136,7 @@ def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: di
         params = {k: levels_apart(p) for k, p in params.items()}
     gt = np.asarray(gt).astype(bool)
     preds = np.asarray(preds)
-    lo, hi = _check_stack(gt, preds)
+    scanned = _check_stack(gt, preds)
     dev = pick_device(device) if not isinstance(device, torch.device) else device
     target = _target(gt, dtype, dev)
     if maps is not None and maps.target.shape != target.shape:
@@ -151,7 +153,7 @@ def run_sweep(gt: np.ndarray, preds: np.ndarray, keys: Iterable[str], params: di
     grads = {k: np.empty((L,) + gt.shape, dtype=np.float32) for k in keys} if keep_grads else {}
     for start in range(0, L, chunk):
         sl = slice(start, min(L, start + chunk))
-        batch = Batch.of_probs(preds[sl], dtype, dev, lo[sl], hi[sl])  # logits built only if needed
+        batch = Batch.of_probs(preds[sl], dtype, dev, scanned=scanned.rows(sl))  # logits built only if needed
         rep = evaluate(batch, target, keys, params, maps=maps, wrt_probs=wrt_probs, labels=labels)
         regions = Regions.of(batch.logits, target) if wrt_probs else None
         for k, r in rep.losses.items():

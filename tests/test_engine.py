@@ -313,6 +313,58 @@ def test_two_valued_profile_counts_and_declines():
     assert two_valued(nan.reshape(len(nan), -1), g) is None
 
 
+@pytest.mark.parametrize("n", [64, 61, 1])
+def test_scan_equals_min_max_and_masks(n):
+    """The two-pass scan (first pixel, first pixel that differs) against the row minimum, maximum
+    and ``== max`` mask: rows whose first pixel is the low or the high value, one-valued rows, a
+    difference only in the last pixel, N not a multiple of 8; a third value or NaN falls back."""
+    from segloss_core.engine.profile import scan, two_valued
+    rng = np.random.default_rng(3)
+    rows = [np.where(rng.random(n) < 0.3, 0.9, 0.1), np.where(rng.random(n) < 0.7, 0.9, 0.1),
+            np.full(n, 0.25), np.full(n, 0.0), np.full(n, 1.0)]
+    last = np.full(n, 0.4)
+    last[-1] = 0.6
+    rows.append(last)
+    first_hi = np.full(n, 0.2)
+    first_hi[0] = 0.8
+    rows.append(first_hi)
+    v = np.stack(rows).astype(np.float32)
+    g = (rng.random((1, n)) < 0.5)
+    sc = scan(v)
+    np.testing.assert_array_equal(sc.lo, v.min(1))
+    np.testing.assert_array_equal(sc.hi, v.max(1))
+    np.testing.assert_array_equal(sc.is_hi, v == v.max(1)[:, None])
+    np.testing.assert_array_equal(sc.packed_hi, np.packbits(v == v.max(1)[:, None], axis=1))
+    np.testing.assert_array_equal(sc.n_hi, (v == v.max(1)[:, None]).sum(1))
+    a, b = two_valued(v, g, scanned=sc), two_valued(v, g)
+    np.testing.assert_array_equal(a.counts, b.counts)
+    np.testing.assert_array_equal(a.is_hi, b.is_hi)
+    part = sc.rows(slice(2, 5))
+    np.testing.assert_array_equal(part.is_hi, sc.is_hi[2:5])
+    if n > 2:
+        three = v.copy()
+        three[1, n // 2] = 0.5
+        s3 = scan(three)
+        assert s3.is_hi is None and two_valued(three, g, scanned=s3) is None
+        np.testing.assert_array_equal(s3.lo, three.min(1))
+        np.testing.assert_array_equal(s3.hi, three.max(1))
+    for pos in (0, n - 1):
+        nan = v.copy()
+        nan[0, pos] = np.nan
+        s = scan(nan)
+        assert s.is_hi is None and np.isnan(s.lo[0]) and np.isnan(s.hi[0])
+
+
+def test_sweep_refuses_nan_and_out_of_range_two_valued_levels():
+    gt = make_shape("disk", size=16, radius=4)
+    bad = np.where(gt, 1.5, 0.1)[None].astype(np.float32)
+    with pytest.raises(ValueError, match="probabilities"):
+        run_sweep(gt, bad, ["dice"])
+    nan = np.where(gt, np.nan, 0.1)[None].astype(np.float32)
+    with pytest.raises(ValueError, match="probabilities"):
+        run_sweep(gt, nan, ["dice"])
+
+
 def test_multi_valued_compression_path_is_exact():
     """Three-valued levels: the sort-based ranks and per-level bincount (not the two-valued profile)."""
     gt = make_shape("disk", size=40, radius=9)

@@ -36,11 +36,14 @@ class Batch:
     """The predictions of one call: given as logits (:func:`loss_gradients`), or as probabilities
     ``(B, *spatial)`` NumPy (:func:`~segloss_core.sweep.run_sweep`), whose full logits are then
     computed only if a loss needs the whole image (``lo``/``hi``: row minima and maxima the caller
-    already has)."""
+    already has; ``scanned``: the caller's :func:`~segloss_core.engine.profile.scan` of the rows)."""
 
-    def __init__(self, shape, dtype, device, *, logits=None, probs=None, lo=None, hi=None):
+    def __init__(self, shape, dtype, device, *, logits=None, probs=None, lo=None, hi=None, scanned=None):
         self.shape, self.dtype, self.device = torch.Size(shape), dtype, device
         self._logits, self._probs, self.lo, self.hi = logits, probs, lo, hi
+        self.scanned = scanned
+        if scanned is not None:
+            self.lo, self.hi = scanned.lo, scanned.hi
         self._full = Lazy(self._make_logits)  # thread-safe: the worker may ask first
 
     @classmethod
@@ -48,8 +51,8 @@ class Batch:
         return cls(logits.shape, logits.dtype, logits.device, logits=logits)
 
     @classmethod
-    def of_probs(cls, p: np.ndarray, dtype: torch.dtype, device, lo=None, hi=None) -> "Batch":
-        return cls((p.shape[0], 1) + p.shape[1:], dtype, device, probs=p, lo=lo, hi=hi)
+    def of_probs(cls, p: np.ndarray, dtype: torch.dtype, device, lo=None, hi=None, scanned=None) -> "Batch":
+        return cls((p.shape[0], 1) + p.shape[1:], dtype, device, probs=p, lo=lo, hi=hi, scanned=scanned)
 
     def _make_logits(self) -> torch.Tensor:
         if self._logits is not None:
@@ -82,7 +85,7 @@ class _Inputs:
         # ops on 65 536 pixels run on two threads and wait ~ms for the second one on a loaded machine)
         self.labels = Lazy(lambda: labels if labels is not None else
                            (target.detach() > 0.5).reshape(target.shape[0], -1).cpu().numpy())
-        self.profile = Lazy(lambda: two_valued(batch.values(), self.labels(), batch.lo, batch.hi)
+        self.profile = Lazy(lambda: two_valued(batch.values(), self.labels(), batch.lo, batch.hi, batch.scanned)
                             if compressing else None)
         self.z_two = Lazy(lambda: batch.logits_of(np.stack([self.profile().lo, self.profile().hi], 1)))
         self.ranks = Lazy(lambda: Ranks.of_two_valued(self.z_two().cpu().numpy(), self.profile().is_hi)
