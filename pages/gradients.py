@@ -7,7 +7,8 @@ import streamlit as st
 
 from segloss_app import compute as C
 from segloss_app import compute_analysis as ca
-from segloss_app.common import KeyListParam, UrlParam, export_buttons, page_header, show_error, sync_url, url_state
+from segloss_app.common import (KeyListParam, UrlParam, chart, export_buttons, page_header, show_error, sync_url,
+                                url_state)
 from segloss_core import figures as F
 from segloss_core.perturb import FN_MODES, FP_MODES
 from segloss_core.registry import KEYS, REGISTRY
@@ -107,7 +108,7 @@ def curves(df: pd.DataFrame, keys: list[str]) -> None:
     fig = F.gradient_vs_size(df)
     fig.update_layout(title=f"‖{sym}‖₂ over the image vs object size (fixed relative error)")
     fig.update_yaxes(title_text=f"‖{sym}‖₂")
-    st.plotly_chart(fig, key="grad_l2_fig")
+    chart(fig, key="grad_l2_fig")
     export_buttons(fig, df, "gradient_vs_size", conf)
 
     l2 = ca.size_blow_up(df, "grad_l2").set_index("loss")
@@ -137,7 +138,7 @@ def curves(df: pd.DataFrame, keys: list[str]) -> None:
     st.radio("Per-pixel view", list(REGION_VIEWS), key="grad_region", format_func=REGION_VIEWS.get, horizontal=True)
     view = st.session_state["grad_region"]
     rfig = region_figure(df, view)
-    st.plotly_chart(rfig, key="grad_region_fig")
+    chart(rfig, key="grad_region_fig")
     export_buttons(rfig, df, "gradient_regions_vs_size", conf)
 
     table = pd.DataFrame({
@@ -170,28 +171,40 @@ def gallery(keys: list[str]) -> None:
         show_error(exc)
         return
     gt, hard = case["gt"], case["hard"]
-    box = ca.crop_box([gt, hard], margin=5, min_side=16) if v["grad_zoom"] else (slice(None), slice(None))
+    full = (slice(0, gt.shape[0]), slice(0, gt.shape[1]))
+    box = ca.crop_box([gt, hard], margin=None, min_side=8) if v["grad_zoom"] else full
     n = case["counts"]
     if len(keys) > MAX_GALLERY:
         st.caption(f"Showing the first {MAX_GALLERY} of {len(keys)} selected losses.")
+    st.caption(ca.zoom_note(box, gt.shape) + (" The gradients outside the crop are those of the background: "
+                                               "the table below sums over the whole image." if box != full else ""))
     left, right = st.columns([1, 3])
     with left:
         ofig = F.overlay(gt[box], hard[box], title=f"r = {v['grad_r']:g} px: {int(gt.sum()):,} object px")
         ofig.update_layout(height=380)
-        st.plotly_chart(ofig, key="grad_overlay")
+        chart(ofig, key="grad_overlay")
         st.caption(f"TP {n['tp']:,} · FN {n['fn']:,} · FP {n['fp']:,} px")
+        if st.toggle("Show the soft prediction p", key="grad_show_p",
+                     help="the probabilities the losses see: c inside the predicted mask, 1 − c on every other pixel"):
+            c = float(v["grad_conf"])
+            pfig = F.probability_map(case["soft"][box], title=f"p: {c:g} inside, {1 - c:.2g} outside")
+            chart(pfig, key="grad_pmap")
+            bg = (1 - c) * (gt.size - int(hard.sum()))
+            st.caption(f"The background's 1 − c = {1 - c:.2g} on {gt.size - int(hard.sum()):,} px adds "
+                       f"{bg:,.0f} px of probability mass to Σp, against {int(gt.sum()):,} object px.")
     with right:
         maps = {k: rep["grads"][k][box] for k in shown}
         gfig = F.gradient_heatmaps(maps, shared_scale=v["grad_scale"] == "shared", cols=4,
                                    title=f"Per-pixel {sym} (blue: the loss wants the logit up; red: down)")
-        st.plotly_chart(gfig, key="grad_maps")
+        chart(gfig, key="grad_maps")
     t = rep["table"][["name", "value", "grad_l2", "grad_fn", "grad_fp", "grad_tp", "grad_tn"]]
     # compute.pair_report's summaries are always of ∂L/∂z (its maps follow the chosen variable)
     labels = {"value": "loss value", "grad_l2": "‖∂L/∂z‖₂", **{f"grad_{r}": f"mean |∂L/∂z| on {r.upper()}"
                                                                for r in ("fn", "fp", "tp", "tn")}}
     st.dataframe(t, hide_index=True, column_config={
         "name": st.column_config.TextColumn("loss"),
-        **{c: st.column_config.NumberColumn(labels[c], format="%.3e") for c in t.columns if c != "name"}})
+        **{c: st.column_config.NumberColumn(labels[c], format="%.3g" if c == "value" else "%.2e") for c in t.columns
+           if c != "name"}})
     if sum(m.size for m in maps.values()) <= 200_000:  # the maps themselves, in long form (y, x from the crop)
         parts = []
         for k, m in maps.items():

@@ -5,7 +5,8 @@ import streamlit as st
 
 from segloss_app import compute_analysis as ca
 from segloss_app.lessons import lesson_box
-from segloss_app.common import KeyListParam, UrlParam, export_buttons, page_header, show_error, sync_url, url_state
+from segloss_app.common import (KeyListParam, UrlParam, chart, export_buttons, page_header, show_error, sync_url,
+                                url_state)
 from segloss_core import figures as F
 from segloss_core import figures_survey as SF
 from segloss_core.perturb import FP_MODES
@@ -169,7 +170,7 @@ def results(res, cfg, present: bool) -> None:
     else:
         fig = F.loss_curves(curves, normalized=norm, masks=res.masks)
         fig.update_layout(hovermode="closest")
-    st.plotly_chart(fig, key="lvs_curves")
+    chart(fig, key="lvs_curves")
     pc = st.columns([1, 1, 3])
     pc[0].button("Pin this protocol as A", key="lvs_pin", on_click=on_pin, args=(cfg,),
                  help="keep these curves on screen (dotted) while you change the protocol in the sidebar")
@@ -205,19 +206,19 @@ def results(res, cfg, present: bool) -> None:
     boxes = {o: ca.crop_box([res.masks[o], res.predictions[o][-1] > 0.5]) for o in ("large", "small")}
     player_keys = [k for k in ca.PLAYER_DEFAULT if k in keys] or keys[:6]
     pfig = SF.level_player(curves, res.masks, res.predictions, player_keys, boxes, font=16 if present else 12)
-    st.plotly_chart(pfig, key="lvs_player", config={"displayModeBar": False})
+    chart(pfig, key="lvs_player", config={"displayModeBar": False})
 
     st.subheader("Gradient magnitude vs error")
     st.caption("‖∂L/∂z‖₂ over the image, the gradient the loss sends back to the logits, on a log scale.")
     gfig = F.gradient_curves(curves, masks=res.masks)
-    st.plotly_chart(gfig, key="lvs_grads")
+    chart(gfig, key="lvs_grads")
     export_buttons(gfig, curves[["object", "level", "fp", "fn", "tp", "loss", "grad_l2"]], "gradient_vs_error", config)
 
     st.subheader("Verdicts beside the survey's claim")
     left, right = st.columns([3, 2])
     with left:
         tfig = F.verdict_table(verdicts)
-        st.plotly_chart(tfig, key="lvs_verdicts")
+        chart(tfig, key="lvs_verdicts")
         export_buttons(tfig, verdicts, "verdicts", config)
     with right:
         st.markdown(f"**Measured here** at tolerance {tol:g} of each curve's range. *Rises*: every step rises by "
@@ -247,7 +248,7 @@ def results(res, cfg, present: bool) -> None:
         hres = ca.survey_for(hard_cfg, keys, "Running the survey with hard predictions")
         hv = ca.verdicts_at(hard_cfg, tol, hres.curves)
         shown = keys[:8]
-        st.plotly_chart(F.soft_hard_curves(curves[curves["loss"].isin(shown)],
+        chart(F.soft_hard_curves(curves[curves["loss"].isin(shown)],
                                            hres.curves[hres.curves["loss"].isin(shown)], soft_label=f"c={c.confidence:g}"),
                         key="lvs_soft_hard")
         if len(keys) > 8:
@@ -296,7 +297,7 @@ def robustness(cfg) -> None:
     rob = ca.with_progress("robust", key, ca.robustness_full, "Robustness: 40 settings × both objects")
     labels = ca.robustness_labels(rob)
     fig = F.robustness_heatmap(rob.table, labels)
-    st.plotly_chart(fig, key="lvs_robust")
+    chart(fig, key="lvs_robust")
     for line in ca.robustness_statements(rob):
         st.markdown(f"- {line}")
     export_buttons(fig, rob.table, "robustness", {"grid": "3 protocols × 4 confidences × Δ", **dict(key)})

@@ -71,6 +71,15 @@ def is_present() -> bool:
     return st.query_params.get("present", "0") in ("1", "true")
 
 
+def chart(fig, **kwargs):
+    """``st.plotly_chart(fig, **kwargs)``; in presenter mode every text of the figure is first raised
+    to 16 px (:func:`segloss_core.figure_style.presenter`), so no page sizes its fonts by hand."""
+    if is_present():
+        from segloss_core.figure_style import presenter
+        fig = presenter(fig)
+    return st.plotly_chart(fig, **kwargs)
+
+
 def device_badge() -> str:
     from segloss_core.sweep import device_label, pick_device
     return device_label(pick_device("auto"))

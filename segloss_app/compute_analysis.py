@@ -369,9 +369,10 @@ def thumbnail_levels(levels: int, wanted=(0, 5, 10, 20, 40)) -> list[int]:
     return ks
 
 
-def crop_box(masks: list[np.ndarray], margin: int = 6, min_side: int = 24) -> tuple[slice, slice]:
+def crop_box(masks: list[np.ndarray], margin: int | None = 6, min_side: int = 24) -> tuple[slice, slice]:
     """A square-ish box around every True pixel of ``masks`` (plus ``margin``), so that a small
-    object and its errors stay visible in a thumbnail."""
+    object and its errors stay visible in a thumbnail. ``margin=None``: a tenth of the object's
+    extent, at least 2 px (the object then fills ~80 % of the panel)."""
     any_ = np.zeros_like(np.asarray(masks[0], bool))
     for m in masks:
         any_ |= np.asarray(m) > 0.5
@@ -380,10 +381,23 @@ def crop_box(masks: list[np.ndarray], margin: int = 6, min_side: int = 24) -> tu
         return slice(0, H), slice(0, W)
     rows, cols = np.flatnonzero(any_.any(1)), np.flatnonzero(any_.any(0))
     cy, cx = (rows[0] + rows[-1]) / 2, (cols[0] + cols[-1]) / 2
-    half = max(rows[-1] - rows[0], cols[-1] - cols[0], min_side) / 2 + margin
+    extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    if margin is None:
+        margin = max(2, int(math.ceil(0.1 * extent)))
+    half = max(extent - 1, min_side) / 2 + margin
     y0, y1 = int(max(0, math.floor(cy - half))), int(min(H, math.ceil(cy + half) + 1))
     x0, x1 = int(max(0, math.floor(cx - half))), int(min(W, math.ceil(cx + half) + 1))
     return slice(y0, y1), slice(x0, x1)
+
+
+def zoom_note(box: tuple[slice, slice], shape: tuple[int, int]) -> str:
+    """What a crop shows, in words: the rows and columns and the enlargement (panel vs image)."""
+    (ys, xs), (H, W) = box, shape
+    h, w = ys.stop - ys.start, xs.stop - xs.start
+    if (h, w) == (H, W):
+        return f"Whole image ({H}×{W} px)."
+    return (f"Zoomed to the object: rows {ys.start}–{ys.stop - 1}, columns {xs.start}–{xs.stop - 1} "
+            f"({h}×{w} px of the {H}×{W} image, about ×{max(H / h, W / w):.0f}).")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .figure_style import TEMPLATE
 from .monotonic import normalize
 from .registry import REGISTRY
 
@@ -53,7 +54,7 @@ def _pair_figure(curves: pd.DataFrame, column: str, ytitle: str, titles: Sequenc
     fig.update_yaxes(title_text=ytitle, row=1, col=1)
     if log_y:
         fig.update_yaxes(type="log")
-    fig.update_layout(template="plotly_white", height=520, legend=dict(font=dict(size=11)),
+    fig.update_layout(template=TEMPLATE, height=520, legend=dict(font=dict(size=11)),
                       margin=dict(l=60, r=20, t=60, b=60), hovermode="closest")
     return fig
 
@@ -117,7 +118,7 @@ def gradient_heatmaps(maps: dict[str, np.ndarray], *, shared_scale: bool = True,
             row=r + 1, col=c + 1)
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
     fig.update_xaxes(showticklabels=False)
-    fig.update_layout(template="plotly_white", height=max(320, 300 * rows), title=title,
+    fig.update_layout(template=TEMPLATE, height=max(320, 300 * rows), title=title,
                       margin=dict(l=20, r=40, t=70, b=20))
     return fig
 
@@ -136,9 +137,22 @@ def overlay(gt: np.ndarray, pred: np.ndarray, *, title: str = "") -> go.Figure:
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{REGION_NAMES[r]}: {n:,}",
                                  marker=dict(size=12, color=REGION_COLORS[r], symbol="square",
                                              line=dict(color="#555", width=1))))
-    fig.update_layout(template="plotly_white", title=title, height=420, margin=dict(l=10, r=10, t=40, b=10),
+    fig.update_layout(template=TEMPLATE, title=title, height=420, margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(orientation="h", y=-0.05), xaxis=dict(visible=False),
                       yaxis=dict(visible=False, scaleanchor="x"))
+    return fig
+
+
+def probability_map(p: np.ndarray, *, title: str = "") -> go.Figure:
+    """The soft prediction p ∈ [0, 1] on a log colour scale of 1 − p and p, so that the background's
+    small 1 − c (e.g. 0.01 on every pixel, the mass soft Dice sees) is visible beside the object's c.
+    Shown with hover values (p per pixel, 4 significant digits)."""
+    p = np.asarray(p, dtype=np.float32)
+    fig = go.Figure(go.Heatmap(z=p, zmin=0.0, zmax=1.0, colorscale="Cividis",
+                               colorbar=dict(thickness=12, title=dict(text="p")),
+                               hovertemplate="x %{x}, y %{y}<br>p %{z:.4g}<extra></extra>"))
+    fig.update_layout(template=TEMPLATE, title=title, height=380, margin=dict(l=10, r=10, t=50, b=10),
+                      xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", autorange="reversed"))
     return fig
 
 
@@ -151,7 +165,7 @@ def value_bars(values: dict[str, float]) -> go.Figure:
         if ks:
             fig.add_trace(go.Bar(y=[_name(k) for k in ks], x=[values[k] for k in ks], orientation="h", name=fam,
                                  marker_color=color, hovertemplate="%{y}: %{x:.4g}<extra></extra>"))
-    fig.update_layout(template="plotly_white", height=max(300, 26 * len(keys) + 80), barmode="group",
+    fig.update_layout(template=TEMPLATE, height=max(300, 26 * len(keys) + 80), barmode="group",
                       yaxis=dict(autorange="reversed"), xaxis_title="loss value",
                       margin=dict(l=10, r=10, t=30, b=40))
     return fig
@@ -208,7 +222,7 @@ def soft_hard_curves(soft: pd.DataFrame, hard: pd.DataFrame, *, soft_label: str,
             c = d[(d["loss"] == key) & (d["object"] == obj)].sort_values("level")
             fig.add_trace(go.Scatter(x=c["level"], y=c["value_norm"], mode="lines", name=f"{_name(key)} ({tag})",
                                      legendgroup=key, line=dict(color=color, dash=dash)))
-    fig.update_layout(template="plotly_white", height=420, title=f"{obj.capitalize()} object: soft (solid) vs hard (dotted)",
+    fig.update_layout(template=TEMPLATE, height=420, title=f"{obj.capitalize()} object: soft (solid) vs hard (dotted)",
                       xaxis_title="error level k", yaxis_title="loss (min-max normalized per loss)",
                       margin=dict(l=60, r=10, t=50, b=50))
     return fig
@@ -233,7 +247,7 @@ def robustness_heatmap(table: pd.DataFrame, labels: dict[tuple, str] | None = No
         z=z, x=xt, y=names, zmin=0, zmax=1, colorscale=[[0, "#D55E00"], [0.999, "#F0E442"], [1, "#009E73"]],
         colorbar=dict(title="share agreeing", tickvals=[0, 0.5, 1]), text=text, xgap=1, ygap=1,
         hovertemplate="%{y}<br>tolerance %{x}<br>share agreeing %{z:.2f}<br>disagree: %{text}<extra></extra>"))
-    fig.update_layout(template="plotly_white", height=max(320, 18 * len(rows) + 140),
+    fig.update_layout(template=TEMPLATE, height=max(320, 18 * len(rows) + 140),
                       title="Where the survey's small-object sentence holds (green: every named loss agrees)",
                       xaxis_title="monotonicity tolerance (fraction of each curve's range, log steps)",
                       yaxis=dict(autorange="reversed"), margin=dict(l=10, r=10, t=50, b=60))
@@ -246,7 +260,7 @@ def pixel_term_curve(pt: np.ndarray, curves: dict[str, np.ndarray], title: str, 
     for i, (name, y) in enumerate(curves.items()):
         fig.add_trace(go.Scatter(x=pt, y=y, mode="lines", name=name, line=line_style(i)))
     fig.add_hline(y=0, line=dict(color="#999999", width=1))
-    fig.update_layout(template="plotly_white", height=340, title=title, xaxis_title="p_t (probability of the true class)",
+    fig.update_layout(template=TEMPLATE, height=340, title=title, xaxis_title="p_t (probability of the true class)",
                       yaxis_title=yname, margin=dict(l=60, r=20, t=50, b=50),
                       legend=dict(orientation="h", y=-0.25))
     return fig
@@ -262,7 +276,7 @@ def grid_heatmap(values: np.ndarray, x: Iterable[float], y: Iterable[float], *, 
     if marker is not None:
         fig.add_trace(go.Scatter(x=[marker[0]], y=[marker[1]], mode="markers", name="current",
                                  marker=dict(symbol="x", size=14, color="#D55E00", line=dict(width=2))))
-    fig.update_layout(template="plotly_white", xaxis_title=xname, yaxis_title=yname, height=460,
+    fig.update_layout(template=TEMPLATE, xaxis_title=xname, yaxis_title=yname, height=460,
                       margin=dict(l=60, r=20, t=40, b=60), showlegend=False)
     return fig
 
@@ -292,7 +306,7 @@ def gradient_vs_size(df: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(x=d["radius"], y=d["grad_l2"].clip(lower=1e-12), mode="lines+markers",
                                  name=_name(key), line=dict(width=2, **line_style(i)),
                                  hovertemplate=f"<b>{_name(key)}</b><br>radius %{{x}} px<br>‖∂L/∂z‖₂ %{{y:.3e}}<extra></extra>"))
-    fig.update_layout(template="plotly_white", xaxis=dict(type="log", title="object radius (px)"),
+    fig.update_layout(template=TEMPLATE, xaxis=dict(type="log", title="object radius (px)"),
                       yaxis=dict(type="log", title="‖∂L/∂z‖₂"), height=480,
                       title="Gradient magnitude vs object size (fixed relative error)")
     return fig
@@ -317,7 +331,7 @@ def size_panels(df: pd.DataFrame, panels: Sequence[tuple[str, str]], *, log_y: b
             fig.update_xaxes(type="log", title_text="object radius (px)", row=1, col=j + 1)
             if log_y:
                 fig.update_yaxes(type="log", row=1, col=j + 1)
-    fig.update_layout(template="plotly_white", height=460, margin=dict(l=60, r=20, t=50, b=50), hovermode="closest")
+    fig.update_layout(template=TEMPLATE, height=460, margin=dict(l=60, r=20, t=50, b=50), hovermode="closest")
     return fig
 
 
@@ -350,7 +364,7 @@ def tune_curves(curves: dict[str, dict[str, np.ndarray]], pixels: dict[str, int]
         fig.update_xaxes(title_text="error level k", row=1, col=1)
         fig.update_xaxes(title_text="error level k", row=1, col=2)
     fig.update_yaxes(title_text="loss (min-max per curve)" if normalized else "loss value", row=1, col=1)
-    fig.update_layout(template="plotly_white", height=430, margin=dict(l=60, r=20, t=50, b=50),
+    fig.update_layout(template=TEMPLATE, height=430, margin=dict(l=60, r=20, t=50, b=50),
                       legend=dict(orientation="h", y=-0.22), hovermode="closest")
     return fig
 
@@ -372,7 +386,7 @@ def compare_curves(curves: dict[str, np.ndarray], counts: list[dict], *, normali
                                  customdata=np.stack([fn, fp, raw], 1),
                                  hovertemplate=f"<b>{lab}</b><br>level %{{x}} (FN %{{customdata[0]}}, FP "
                                                "%{customdata[1]})<br>value %{customdata[2]:.4g}<extra></extra>"))
-    fig.update_layout(template="plotly_white", height=400, title=title, xaxis_title="error level k",
+    fig.update_layout(template=TEMPLATE, height=400, title=title, xaxis_title="error level k",
                       yaxis_title="loss (min-max per curve)" if normalized else "loss value",
                       margin=dict(l=60, r=20, t=50, b=50), legend=dict(orientation="h", y=-0.22))
     return fig
@@ -408,7 +422,7 @@ def sweep_1d(xs, q, xname: str, label: str, current: float, log: bool) -> go.Fig
     fig = go.Figure(go.Scatter(x=xs, y=q, mode="lines+markers", name=label, line=dict(color=OKABE_ITO[4], width=2),
                                hovertemplate=f"{xname}=%{{x:.4g}}<br>{label}=%{{y:.4g}}<extra></extra>"))
     fig.add_vline(x=current, line=dict(color="#D55E00", width=2, dash="dash"), annotation_text="current")
-    fig.update_layout(template="plotly_white", height=400, xaxis_title=xname, yaxis_title=label,
+    fig.update_layout(template=TEMPLATE, height=400, xaxis_title=xname, yaxis_title=label,
                       margin=dict(l=60, r=20, t=40, b=60), showlegend=False)
     if log:
         fig.update_xaxes(type="log")
@@ -429,6 +443,6 @@ def survey_figure(curves: pd.DataFrame, verdicts: pd.DataFrame, masks: dict | No
     fig.add_trace(verdict_table(verdicts).data[0], row=2, col=1)
     fig.update_yaxes(title_text="normalized loss", row=1, col=1)
     fig.update_xaxes(title_text="error level k")
-    fig.update_layout(template="plotly_white", height=plot_px + table_px + 160, width=1400,
+    fig.update_layout(template=TEMPLATE, height=plot_px + table_px + 160, width=1400,
                       title="Survey reproduction: loss vs error for a large and a small object")
     return fig

@@ -116,3 +116,25 @@ def test_presenter_mode_hides_advanced_controls():
     keys = {w.key for w in list(at.slider) + list(at.selectbox) + list(at.radio)}
     assert "grad_conf" not in keys and "grad_rmin" not in keys and "grad_fnmode" not in keys
     assert "grad_fn" in keys and "grad_fp" in keys
+
+
+def test_a_small_object_fills_its_zoomed_panel_and_the_zoom_is_stated():
+    """A 69-px disk (r = 4.7) in the 256-px image: the maps and the overlay show the object over at
+    least two thirds of the panel's side, and the caption says which rows and columns are shown."""
+    at = run_page({"grad_r": "4.7", "grad_losses": "dice,bce"})
+    ok(at)
+    case = ca.size_case(4.7, 256, 0.2, 0.2, "boundary", "boundary", 0.99, 0.0)
+    gt = case["gt"]
+    assert 60 <= int(gt.sum()) <= 80
+    heat = [t for t in figure(at, "grad_maps")["data"] if t["type"] == "heatmap"][0]
+    h, w = arr(heat["z"]).shape
+    rows = np.flatnonzero((gt | case["hard"]).any(1))
+    assert (rows[-1] - rows[0] + 1) / h >= 2 / 3, (h, rows)
+    cap = " ".join(str(c.value) for c in at.caption)
+    assert "Zoomed to the object: rows" in cap and f"{h}×{w} px of the 256×256 image" in cap
+    # the soft prediction: c inside, 1 − c outside, on the same crop
+    at.toggle(key="grad_show_p").set_value(True).run()
+    ok(at)
+    p = arr(figure(at, "grad_pmap")["data"][0]["z"])
+    assert p.shape == (h, w) and np.isclose(p.max(), 0.99) and np.isclose(p.min(), 0.01)
+    assert "adds" in " ".join(str(c.value) for c in at.caption)
