@@ -80,6 +80,25 @@ def chart(fig, **kwargs):
     return st.plotly_chart(fig, **kwargs)
 
 
+def number_columns(df: pd.DataFrame, sig: int = 3, **labels: str) -> dict[str, Any]:
+    """``st.dataframe`` column formats, one policy per column: a column of whole numbers (pixel
+    counts, levels) is written as integers; any other numeric column with ``sig`` significant digits
+    (``%.3g``: 0.523, 1.23e-05, 412), never fixed decimals (0.0000 for a gradient of 1e-6) and never
+    SI prefixes. ``labels`` renames columns (``name="loss"``)."""
+    out: dict[str, Any] = {}
+    for c in df.columns:
+        col = df[c]
+        if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
+            if c in labels:
+                out[c] = st.column_config.Column(labels[c])
+            continue
+        finite = col[pd.notna(col)]
+        whole = pd.api.types.is_integer_dtype(col) or (len(finite) > 0 and bool((finite % 1 == 0).all())
+                                                       and bool((finite.abs() < 1e15).all()))
+        out[c] = st.column_config.NumberColumn(labels.get(c, c), format="%d" if whole else f"%.{sig}g")
+    return out
+
+
 def device_badge() -> str:
     from segloss_core.sweep import device_label, pick_device
     return device_label(pick_device("auto"))
