@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .figure_grid import Grid
 from .figure_style import TEMPLATE
 from .monotonic import normalize
 from .registry import REGISTRY
@@ -35,28 +36,34 @@ def _name(key: str) -> str:
 
 def _pair_figure(curves: pd.DataFrame, column: str, ytitle: str, titles: Sequence[str], log_y: bool = False,
                  x: str = "level") -> go.Figure:
+    """Every loss vs the error level, one panel per object; built as one dictionary
+    (:mod:`segloss_core.figure_grid`: 52 curves through the object API took seconds)."""
     objects = list(dict.fromkeys(curves["object"]))
-    fig = make_subplots(rows=1, cols=len(objects), subplot_titles=list(titles)[: len(objects)],
-                        shared_yaxes=not log_y, horizontal_spacing=0.06)
+    grid = Grid(1, len(objects), titles=list(titles)[: len(objects)], h_spacing=0.06)
+    hover = {"fp", "fn"} <= set(curves)
+    groups = {name: d for name, d in curves.groupby(["loss", "object"], sort=False)}
     for i, key in enumerate(dict.fromkeys(curves["loss"])):
         style = line_style(i)
         for j, obj in enumerate(objects):
-            d = curves[(curves["loss"] == key) & (curves["object"] == obj)]
-            fig.add_trace(go.Scatter(
-                x=d[x], y=d[column], mode="lines", name=_name(key), legendgroup=key, showlegend=j == 0,
-                line=dict(width=2, **style),
-                customdata=np.stack([d["fp"], d["fn"], d["value"]], axis=1) if {"fp", "fn"} <= set(d) else None,
-                hovertemplate=(f"<b>{_name(key)}</b><br>level %{{x}}<br>FP %{{customdata[0]}} px, "
-                               "FN %{customdata[1]} px<br>value %{customdata[2]:.4g}<extra></extra>")
-                if {"fp", "fn"} <= set(d) else None), row=1, col=j + 1)
-        for j in range(len(objects)):
-            fig.update_xaxes(title_text="error level k (k·Δ FP and k·Δ FN pixels)", row=1, col=j + 1)
-    fig.update_yaxes(title_text=ytitle, row=1, col=1)
+            d = groups.get((key, obj))
+            if d is None:
+                continue
+            trace = {"type": "scatter", "x": d[x].to_numpy(), "y": d[column].to_numpy(), "mode": "lines",
+                     "name": _name(key), "legendgroup": key, "showlegend": j == 0, "line": {"width": 2, **style}}
+            if hover:
+                trace["customdata"] = np.stack([d["fp"], d["fn"], d["value"]], axis=1)
+                trace["hovertemplate"] = (f"<b>{_name(key)}</b><br>level %{{x}}<br>FP %{{customdata[0]}} px, "
+                                          "FN %{customdata[1]} px<br>value %{customdata[2]:.4g}<extra></extra>")
+            grid.add(trace, 1, j + 1)
+    grid.axes("x", title={"text": "error level k (k·Δ FP and k·Δ FN pixels)"})
+    grid.axes("y", col=1, title={"text": ytitle})
     if log_y:
-        fig.update_yaxes(type="log")
-    fig.update_layout(template=TEMPLATE, height=520, legend=dict(font=dict(size=11)),
-                      margin=dict(l=60, r=20, t=60, b=60), hovermode="closest")
-    return fig
+        grid.axes("y", type="log")
+    else:  # one shared scale, as make_subplots(shared_yaxes=True)
+        for j in range(2, len(objects) + 1):
+            grid.axes("y", col=j, matches="y", showticklabels=False)
+    return grid.figure(template=TEMPLATE, height=520, legend={"font": {"size": 11}},
+                       margin={"l": 60, "r": 20, "t": 60, "b": 60}, hovermode="closest")
 
 
 def _titles(curves: pd.DataFrame, masks: dict | None) -> list[str]:
