@@ -6,6 +6,9 @@
 * :func:`level_player`: the prediction at error level k for both objects (overlays cropped to the
   object, the zoom stated) beside the selected losses' curves with a marker at k, animated with
   Plotly frames (play, pause and a slider run in the browser: no script rerun).
+* :func:`pair_player`: the same for one ground truth and a ladder of predictions (the Playground):
+  the overlay of level k, every loss vs k with a marker, and the values at k written on bars;
+  :func:`player_controls` is the play / pause / step slider both use.
 """
 from __future__ import annotations
 
@@ -166,18 +169,154 @@ def level_player(curves: pd.DataFrame, masks: dict, predictions: dict, keys: Seq
     fig.update_yaxes(range=[-0.05, 1.05], row=1, col=3)
     fig.update_xaxes(title_text="error level k", row=1, col=3)
     fig.update_annotations(font_size=font)
-    play = dict(label="▶ Play", method="animate",
-                args=[None, dict(frame=dict(duration=350, redraw=True), fromcurrent=True, transition=dict(duration=0))])
-    pause = dict(label="❚❚ Pause", method="animate",
-                 args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
+    menus, sliders = player_controls(levels, start, font)
     fig.update_layout(
         template="plotly_white", height=560, margin=dict(l=10, r=10, t=70, b=170),
         legend=dict(orientation="h", y=-0.5, yanchor="top", font=dict(size=font)),
-        updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.14, xanchor="left", yanchor="top",
-                          buttons=[play, pause], font=dict(size=font))],
-        sliders=[dict(active=levels.index(start) if start in levels else 0, x=0.16, len=0.84, y=-0.1,
-                      yanchor="top", currentvalue=dict(prefix="level k = ", font=dict(size=font)),
-                      steps=[dict(label=str(lv), method="animate",
-                                  args=[[str(lv)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
-                                                        transition=dict(duration=0))]) for lv in levels])])
+        updatemenus=menus, sliders=sliders)
+    return fig
+
+
+def player_controls(levels: Sequence[int], start: int, font: int, *, duration: int = 350, menu_y: float = -0.14,
+                    slider_y: float = -0.1, slider_x: float = 0.16, prefix: str | None = "level k = ",
+                    pad: dict | None = None) -> tuple[list, list]:
+    """``(updatemenus, sliders)`` of a frame player: ▶ Play / ❚❚ Pause buttons and a step slider
+    over the frames named ``str(level)`` (everything runs in the browser)."""
+    levels = list(levels)
+    play = dict(label="▶ Play", method="animate",
+                args=[None, dict(frame=dict(duration=duration, redraw=True), fromcurrent=True,
+                                 transition=dict(duration=0))])
+    pause = dict(label="❚❚ Pause", method="animate",
+                 args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
+    menus = [dict(type="buttons", direction="left", x=0, y=menu_y, xanchor="left", yanchor="top",
+                  buttons=[play, pause], font=dict(size=font), **({"pad": pad} if pad else {}))]
+    current = dict(prefix=prefix, font=dict(size=font)) if prefix is not None else dict(visible=False)
+    sliders = [dict(active=levels.index(start) if start in levels else 0, x=slider_x, len=1 - slider_x, y=slider_y,
+                    yanchor="top", currentvalue=current, **({"pad": pad} if pad else {}),
+                    steps=[dict(label=str(lv), method="animate",
+                                args=[[str(lv)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                                      transition=dict(duration=0))]) for lv in levels])]
+    return menus, sliders
+
+
+def number(v: float) -> str:
+    """Three significant digits; powers of ten (not SI prefixes) below 1e-3 and from 1e5."""
+    v = float(v)
+    if not np.isfinite(v):
+        return "n/a"
+    if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
+        m, e = f"{v:.2e}".split("e")
+        return f"{m}×10{str(int(e)).translate(_SUP)}"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
+
+
+_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def scaled(values: dict[str, Sequence[float]], pinned: dict[str, Sequence[float]] | None = None
+           ) -> dict[str, tuple[float, float]]:
+    """Per loss the ``(low, high)`` used to scale its curve to [0, 1]: over its own values and, when
+    given, the pinned setting's (so A and B share a scale)."""
+    out = {}
+    for k, v in values.items():
+        allv = np.asarray(list(v) + list((pinned or {}).get(k, [])), float)
+        allv = allv[np.isfinite(allv)]
+        out[k] = (float(allv.min()), float(allv.max())) if allv.size else (0.0, 1.0)
+    return out
+
+
+def _unit(v: float, lohi: tuple[float, float]) -> float:
+    lo, hi = lohi
+    return 0.5 if hi - lo <= 1e-12 * max(1.0, abs(hi)) else (float(v) - lo) / (hi - lo)
+
+
+def pair_player(gt: np.ndarray, preds: np.ndarray, values: dict[str, Sequence[float]], counts: Sequence[dict], *,
+                start: int | None = None, box: tuple[slice, slice] | None = None,
+                pinned: dict[str, Sequence[float]] | None = None, pinned_label: str = "A", font: int = 12,
+                height: int = 400, target_px: int = 300) -> go.Figure:
+    """The Playground's level player: one ground truth and a ladder of hard predictions ``preds``
+    ``(L, H, W)`` (level k = 0 … L-1) with each loss's ``values[key]`` ``(L,)`` and the level's
+    ``counts`` (``fn``, ``fp``). Left: the TP/FP/FN/TN overlay of level k (a PNG, cropped to ``box``
+    and enlarged, the zoom stated); top right: every loss vs k, each scaled to its own range (with
+    ``pinned`` values dotted on the same scale), a marker at k; bottom right: the values at k as bars
+    of the same scaled height, the raw value written on each. Frames for every level, played in the
+    browser (▶ Play, ❚❚ Pause, a step slider); the figure opens at ``start`` (default: the last level)."""
+    keys = [k for k in values][:8]
+    L = int(np.asarray(preds).shape[0])
+    levels = list(range(L))
+    start = L - 1 if start is None else int(start)
+    box = box or (slice(0, gt.shape[0]), slice(0, gt.shape[1]))
+    side = max(box[0].stop - box[0].start, box[1].stop - box[1].start)
+    scale = max(1, int(target_px // max(side, 1)))
+    zoomed = side < max(gt.shape)
+    lohi = scaled({k: values[k] for k in keys}, pinned)
+    names = [_short(k, 20) for k in keys]
+    colors = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(keys))]
+    fig = make_subplots(rows=2, cols=2, column_widths=[0.46, 0.54], row_heights=[0.55, 0.45],
+                        specs=[[{"rowspan": 2}, {}], [None, {}]], horizontal_spacing=0.1, vertical_spacing=0.2,
+                        subplot_titles=["overlay", "each loss vs k (scaled to its own range)", "values at k"])
+
+    key = " ".join(f"<span style='color:{REGION_COLORS[r]}'>■</span> {r.upper()}" for r in ("tp", "fp", "fn"))
+    zoom = f" · zoom ×{scale} ({side} px shown)" if zoomed else ""
+
+    def title(k: int) -> str:
+        c = counts[k]
+        return f"<b>k = {k} of {L - 1}</b>: FN {int(c['fn']):,} · FP {int(c['fp']):,} px<br>{key}{zoom}"
+
+    def image(k: int):
+        return go.Image(source=_overlay_png(gt, preds[k], box, scale), hoverinfo="skip")
+
+    def bar(k: int):
+        return go.Bar(y=names, x=[_unit(values[key][k], lohi[key]) for key in keys], orientation="h",
+                      marker_color=colors, text=[number(values[key][k]) for key in keys], textposition="outside",
+                      cliponaxis=False, constraintext="none", hoverinfo="skip", showlegend=False, textfont=dict(size=font))
+
+    fig.add_trace(image(start), row=1, col=1)
+    fig.add_trace(bar(start), row=2, col=2)
+    for i, k in enumerate(keys):
+        y = [_unit(v, lohi[k]) for v in values[k]]
+        fig.add_trace(go.Scatter(x=levels, y=y, mode="lines", name=names[i], showlegend=False,
+                                 line=dict(color=colors[i], width=2), customdata=list(values[k]),
+                                 hovertemplate=f"{names[i]}<br>k %{{x}}: %{{customdata:.4g}}<extra></extra>"),
+                      row=1, col=2)
+        if pinned and k in pinned:
+            pv = list(pinned[k])
+            fig.add_trace(go.Scatter(x=list(range(len(pv))), y=[_unit(v, lohi[k]) for v in pv], mode="lines",
+                                     name=f"{pinned_label}: {names[i]}", showlegend=False, opacity=0.8,
+                                     line=dict(color=colors[i], width=1.5, dash="dot"), customdata=pv,
+                                     hovertemplate=f"{pinned_label}: {names[i]}<br>k %{{x}}: %{{customdata:.4g}}"
+                                                   "<extra></extra>"), row=1, col=2)
+    first_marker = len(fig.data)
+    for i, k in enumerate(keys):
+        fig.add_trace(go.Scatter(x=[start], y=[_unit(values[k][start], lohi[k])], mode="markers", showlegend=False,
+                                 hoverinfo="skip", marker=dict(size=10, color=colors[i], line=dict(color="#000", width=1))),
+                      row=1, col=2)
+    markers = list(range(first_marker, len(fig.data)))
+    fig.layout.annotations[0].update(text=title(start))
+    fig.update_xaxes(visible=False, row=1, col=1)
+    fig.update_yaxes(visible=False, row=1, col=1)
+    fig.update_yaxes(range=[-0.08, 1.08], showticklabels=False, zeroline=False, row=1, col=2)
+    fig.update_xaxes(dtick=max(1, (L - 1) // 5), domain=[0.5, 1.0], row=1, col=2)
+    fig.update_xaxes(range=[min(0, -0.1), 1.45], visible=False, domain=[0.5 + 0.17 * font / 12, 1.0], row=2, col=2)
+    fig.update_yaxes(autorange="reversed", tickfont=dict(size=font), row=2, col=2)
+    fig.update_xaxes(domain=[0.0, 0.44], row=1, col=1)
+    bars_x0 = 0.5 + 0.17 * font / 12
+    for a, x in zip(fig.layout.annotations, (0.22, 0.75, (bars_x0 + 1.0) / 2)):  # titles over the new domains
+        a.update(x=x)
+    fig.update_annotations(font_size=font)
+    menus, sliders = player_controls(levels, start, font, menu_y=0, slider_y=0, slider_x=0.27, prefix=None,
+                                     pad=dict(t=4, b=0, l=0, r=0))
+    fig.update_layout(template="plotly_white", height=height, margin=dict(l=5, r=10, t=30 + 2 * font, b=40 + 2 * font),
+                      font=dict(size=font), updatemenus=menus, sliders=sliders, bargap=0.25)
+    if pinned:
+        fig.layout.annotations[1].update(text=f"each loss vs k (own range); dotted: pinned {pinned_label}")
+    notes = [a.to_plotly_json() for a in fig.layout.annotations]
+    frames = []
+    for lv in levels:  # every annotation in each frame (the first carries k): none is lost while playing
+        data = [image(lv), bar(lv)] + [go.Scatter(x=[lv], y=[_unit(values[k][lv], lohi[k])]) for k in keys]
+        frames.append(go.Frame(name=str(lv), data=data, traces=[0, 1] + markers,
+                               layout=go.Layout(annotations=[{**notes[0], "text": title(lv)}] + notes[1:])))
+    fig.frames = frames
     return fig
