@@ -97,14 +97,15 @@ def gradient_curves(curves: pd.DataFrame, *, masks: dict | None = None) -> go.Fi
 def gradient_heatmaps(maps: dict[str, np.ndarray], *, shared_scale: bool = True, cols: int = 3,
                       signed: bool = True, title: str = "Per-pixel gradient ∂L/∂z") -> go.Figure:
     """Side-by-side per-pixel gradient maps; one shared colour scale or one per map. The maps are
-    sent as float32 (the gradients are computed in float32 by default)."""
+    sent as float32 (the gradients are computed in float32 by default). Built as one dictionary
+    (:mod:`segloss_core.figure_grid`)."""
     keys = list(maps)
     if not keys:
         raise ValueError("no gradient maps to show")
     cols = max(1, min(cols, len(keys)))
     rows = -(-len(keys) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_name(k) for k in keys],
-                        horizontal_spacing=0.04 if shared_scale else 0.09, vertical_spacing=0.08)
+    grid = Grid(rows, cols, titles=[_name(k) for k in keys], h_spacing=0.04 if shared_scale else 0.09,
+                v_spacing=0.08)
     vmax_all = max(float(np.abs(m).max()) for m in maps.values()) or 1.0
     for i, k in enumerate(keys):
         # float32 in the figure: half the bytes sent to the browser (hover shows 3 digits anyway)
@@ -112,22 +113,22 @@ def gradient_heatmaps(maps: dict[str, np.ndarray], *, shared_scale: bool = True,
         vmax = vmax_all if shared_scale else (float(np.abs(m).max()) or 1.0)
         r, c = divmod(i, cols)
         if shared_scale:
-            colorbar = dict(thickness=12)
+            colorbar = {"thickness": 12}
         else:  # one bar per map, just right of its own subplot
-            suffix = "" if i == 0 else str(i + 1)
-            xd, yd = fig.layout[f"xaxis{suffix}"].domain, fig.layout[f"yaxis{suffix}"].domain
-            colorbar = dict(thickness=8, len=(yd[1] - yd[0]) * 0.9, y=(yd[0] + yd[1]) / 2, x=xd[1] + 0.003,
-                            xanchor="left", tickfont=dict(size=9), exponentformat="e")
-        fig.add_trace(go.Heatmap(
-            z=m, zmin=-vmax if signed else 0, zmax=vmax, colorscale="RdBu_r" if signed else "Viridis",
-            showscale=(i == 0) if shared_scale else True, colorbar=colorbar,
-            hovertemplate=f"{_name(k)}<br>x %{{x}}, y %{{y}}<br>∂L/∂z %{{z:.3e}}<extra></extra>"),
-            row=r + 1, col=c + 1)
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_layout(template=TEMPLATE, height=max(320, 300 * rows), title=title,
-                      margin=dict(l=20, r=40, t=70, b=20))
-    return fig
+            n = grid.index(r + 1, c + 1)
+            xd, yd = grid.layout[Grid.axis("x", n)]["domain"], grid.layout[Grid.axis("y", n)]["domain"]
+            colorbar = {"thickness": 8, "len": (yd[1] - yd[0]) * 0.9, "y": (yd[0] + yd[1]) / 2, "x": xd[1] + 0.003,
+                        "xanchor": "left", "tickfont": {"size": 9}}
+        grid.add({"type": "heatmap", "z": m, "zmin": -vmax if signed else 0, "zmax": vmax,
+                  "colorscale": "RdBu_r" if signed else "Viridis", "showscale": (i == 0) if shared_scale else True,
+                  "colorbar": colorbar,
+                  "hovertemplate": f"{_name(k)}<br>x %{{x}}, y %{{y}}<br>∂L/∂z %{{z:.3e}}<extra></extra>"},
+                 r + 1, c + 1)
+    for n in range(1, rows * cols + 1):
+        grid.layout[Grid.axis("y", n)].update(autorange="reversed", scaleanchor=Grid.ref("x", n), showticklabels=False)
+        grid.layout[Grid.axis("x", n)].update(showticklabels=False)
+    return grid.figure(template=TEMPLATE, height=max(320, 300 * rows), title=title,
+                       margin={"l": 20, "r": 40, "t": 70, "b": 20})
 
 
 def overlay(gt: np.ndarray, pred: np.ndarray, *, title: str = "") -> go.Figure:
