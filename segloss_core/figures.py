@@ -326,21 +326,21 @@ def size_panels(df: pd.DataFrame, panels: Sequence[tuple[str, str]], *, log_y: b
     On a log y axis an exactly zero value (e.g. the boundary loss on missed pixels that lie on the
     ground-truth contour, where φ = 0) is left as a gap rather than drawn at an arbitrary floor.
     """
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[t for _, t in panels], horizontal_spacing=0.08)
+    grid = Grid(1, len(panels), titles=[t for _, t in panels], h_spacing=0.08)
     for i, key in enumerate(dict.fromkeys(df["loss"])):
         d = df[df["loss"] == key]
         for j, (col, title) in enumerate(panels):
             y = d[col].where(d[col] > 0) if log_y else d[col]
-            fig.add_trace(go.Scatter(
-                x=d["radius"], y=y, mode="lines+markers", name=_name(key), legendgroup=key, showlegend=j == 0,
-                line=dict(width=2, **line_style(i)), customdata=d["pixels"],
-                hovertemplate=f"<b>{_name(key)}</b><br>radius %{{x}} px (%{{customdata}} px)<br>"
-                              f"{title}: %{{y:.3e}}<extra></extra>"), row=1, col=j + 1)
-            fig.update_xaxes(type="log", title_text="object radius (px)", row=1, col=j + 1)
-            if log_y:
-                fig.update_yaxes(type="log", row=1, col=j + 1)
-    fig.update_layout(template=TEMPLATE, height=460, margin=dict(l=60, r=20, t=50, b=50), hovermode="closest")
-    return fig
+            grid.add({"type": "scatter", "x": d["radius"].to_numpy(), "y": y.to_numpy(), "mode": "lines+markers",
+                      "name": _name(key), "legendgroup": key, "showlegend": j == 0,
+                      "line": {"width": 2, **line_style(i)}, "customdata": d["pixels"].to_numpy(),
+                      "hovertemplate": f"<b>{_name(key)}</b><br>radius %{{x}} px (%{{customdata}} px)<br>"
+                                       f"{title}: %{{y:.3e}}<extra></extra>"}, 1, j + 1)
+    grid.axes("x", type="log", title={"text": "object radius (px)"})
+    if log_y:
+        grid.axes("y", type="log")
+    return grid.figure(template=TEMPLATE, height=460, margin={"l": 60, "r": 20, "t": 50, "b": 50},
+                       hovermode="closest")
 
 
 def tune_curves(curves: dict[str, dict[str, np.ndarray]], pixels: dict[str, int], counts: dict[str, list],
