@@ -6,16 +6,14 @@ from segloss_app.common import PAGES, ROUTER_FLAG
 
 
 def favicon():
-    """The tab icon, drawn here and served by the app itself: a ``:material/...:`` page icon makes
-    the browser fetch an SVG from fonts.gstatic.com (no request may leave the machine)."""
-    import numpy as np
+    """The tab icon, shipped in assets/ (scripts/make_assets.py) and served by the app itself: a
+    ``:material/...:`` page icon makes the browser fetch an SVG from fonts.gstatic.com (no request
+    may leave the machine)."""
+    from pathlib import Path
+
     from PIL import Image
 
-    yy, xx = np.mgrid[:32, :32]
-    rgba = np.zeros((32, 32, 4), np.uint8)
-    rgba[(yy - 15.5) ** 2 + (xx - 15.5) ** 2 <= 14 ** 2] = (0, 114, 178, 255)  # Okabe-Ito blue disk
-    rgba[(yy - 11.5) ** 2 + (xx - 19.5) ** 2 <= 6 ** 2] = (230, 159, 0, 255)  # an orange blob on it
-    return Image.fromarray(rgba)
+    return Image.open(Path(__file__).resolve().parent / "assets" / "icon.png")
 
 
 # presenter mode (?present=1) opens with the sidebar collapsed: the figures get the projector's width

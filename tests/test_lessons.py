@@ -56,3 +56,14 @@ def test_touching_cells_really_touch():
     from make_assets import touching_cells
     assert np.array_equal(touching_cells(), gt)  # the shipped asset is what the script makes
     assert check_touching().shows
+
+
+def test_the_shipped_icon_is_what_the_script_makes():
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from make_assets import icon
+    shipped = np.asarray(Image.open(Path(__file__).resolve().parents[1] / "assets" / "icon.png"))
+    assert np.array_equal(shipped, icon())
