@@ -1,7 +1,11 @@
 """Distance maps for the boundary-based losses, computed once per ground truth and reused.
 
-All maps come from :func:`scipy.ndimage.distance_transform_edt` (exact Euclidean distance, in
-pixels), carry no gradient, and are returned as tensors on the device and dtype of the request.
+All maps are exact Euclidean distances (in pixels), those of
+:func:`scipy.ndimage.distance_transform_edt` (the reference; the tests compare every path with it),
+carry no gradient, and are returned as tensors on the device and dtype of the request. The
+two-sided fields (each pixel's distance to the nearest pixel of the other class: the contour field
+of the Hausdorff DT losses, the signed distance) come from :func:`two_sided_distance`, one
+transform of the `edt` package when it is installed (see there), else two scipy transforms.
 :class:`TargetMaps` computes each map lazily the first time a loss asks for it and keeps it, so a
 sweep over hundreds of predictions of the same ground truth pays for each transform once.
 """
@@ -15,6 +19,11 @@ import numpy as np
 import torch
 from scipy import ndimage as ndi
 from skimage.segmentation import find_boundaries
+
+try:  # optional accelerator of the two-sided fields (requirements.txt pins it); scipy otherwise
+    import edt as _edt_package
+except ImportError:  # pragma: no cover - exercised by tests/test_engine_distance.py's fallback test
+    _edt_package = None
 
 
 def _edt(mask: np.ndarray) -> np.ndarray:
@@ -42,6 +51,38 @@ def _edt(mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def _two_sided_scipy(mask: np.ndarray) -> np.ndarray:
+    """Each pixel's distance to the nearest pixel of the other class (``mask`` bool with both
+    classes): ``edt(fg) + edt(bg)``, two scipy transforms (one of them on a crop)."""
+    return _edt(mask) + _edt(~mask)
+
+
+def _two_sided_edt(mask: np.ndarray) -> np.ndarray:
+    """:func:`_two_sided_scipy` with one transform of the `edt` package (labels 1 = background,
+    2 = foreground, ``black_border=False``: every pixel's squared distance to the nearest pixel of
+    the other label, both classes in one pass).
+
+    Exact: the package computes squared distances in float32, which holds every integer below
+    2**24, and ``sqrt`` of that integer in float64 is what scipy returns (checked with
+    ``array_equal`` on every level of the survey's ladders and on hostile masks in
+    tests/test_engine_distance.py); larger images (a squared distance could reach 2**24) take the
+    scipy path. Measured on the survey's prediction fields (41 levels of 256×256, one thread, load
+    ~5, best of 5): large object 149 -> 99 ms, small object 116 -> 67 ms. It also releases the GIL
+    for the whole transform, so the background prediction fields really overlap with the
+    compressed losses: a 60-transform thread beside a pure-Python loop took max(1.16, 0.80) s with
+    it, where scipy's took 3.7 s for 1.4 + 0.6 s of work (load ~7).
+    """
+    if sum((n - 1) ** 2 for n in mask.shape) >= 2**24 or mask.ndim > 3:
+        return _two_sided_scipy(mask)
+    labels = mask.view(np.uint8) + np.uint8(1)
+    sq = _edt_package.edtsq(labels, black_border=False, parallel=1)
+    return np.sqrt(sq, dtype=np.float64)
+
+
+#: The two-sided distance field of a bool mask holding both classes (see :func:`_two_sided_edt`).
+two_sided_distance = _two_sided_edt if _edt_package is not None else _two_sided_scipy
+
+
 def signed_distance(mask: np.ndarray) -> np.ndarray:
     """Kervadec's signed distance: ``-(d_fg - 1)`` inside (0 on the inner contour), ``d_bg`` outside.
 
@@ -50,16 +91,17 @@ def signed_distance(mask: np.ndarray) -> np.ndarray:
     m = mask.astype(bool)
     if not m.any() or m.all():
         return np.zeros(m.shape, dtype=np.float64)
-    return np.where(m, -(_edt(m) - 1.0), _edt(~m))
+    d = two_sided_distance(m)  # _edt(m) on the foreground, _edt(~m) on the background
+    return np.where(m, -(d - 1.0), d)
 
 
 def contour_distance(mask: np.ndarray) -> np.ndarray:
     """Unsigned distance field ``edt(fg) + edt(bg)`` (Karimi's / MONAI's HausdorffDT convention):
     1 on the pixels touching the other class, growing away from the contour; 0 for empty masks."""
     m = mask.astype(bool)
-    if not m.any():
+    if not m.any() or m.all():  # a full mask: both terms 0 (no contour)
         return np.zeros(m.shape, dtype=np.float64)
-    return _edt(m) + _edt(~m)
+    return two_sided_distance(m)
 
 
 def distance_to_contour(mask: np.ndarray) -> np.ndarray:
@@ -112,7 +154,8 @@ _PREFETCH: ThreadPoolExecutor | None = None  # one thread that starts prediction
 
 
 def _per_sample(fn, masks: np.ndarray, like: torch.Tensor | None = None, parallel: bool = True) -> np.ndarray:
-    """Apply a single-mask map to a ``(B, 1, *spatial)`` stack (threads: scipy's EDT releases the GIL).
+    """Apply a single-mask map to a ``(B, 1, *spatial)`` stack (threads: the `edt` package's
+    transform releases the GIL for its whole run, scipy's only in part, see :func:`_two_sided_edt`).
 
     With ``like``, each worker writes its map straight into one array of ``like``'s dtype (no
     float64 stack to convert afterwards). ``parallel=False``: one thread (a background job that
@@ -242,8 +285,8 @@ class TargetMaps:
         return self._prediction("distance", lambda lg, hard: prediction_contour_distance(lg), logits)
 
     def prefetch_prediction_distance(self, logits: torch.Tensor) -> None:
-        """Start :meth:`prediction_distance` of ``logits`` in a background thread (scipy's EDT releases
-        the GIL), so the transforms overlap with the other losses of the batch."""
+        """Start :meth:`prediction_distance` of ``logits`` in a background thread (the transforms
+        release the GIL, see :func:`_two_sided_edt`), so they overlap with the other losses of the batch."""
         global _PREFETCH
         if _PREFETCH is None:
             _PREFETCH = ThreadPoolExecutor(max_workers=1)
