@@ -250,9 +250,14 @@ def verdicts_from_curves(curves: pd.DataFrame, tol: float) -> pd.DataFrame:
     return verdict_table(curves, tol)
 
 
+def verdicts_at(config: tuple, tol: float, curves: pd.DataFrame) -> pd.DataFrame:
+    """Cached :func:`verdicts_from_curves` for the survey ``config`` (whose curves are ``curves``:
+    the survey's 26 losses, or with the later ones too, so the losses are part of the key)."""
+    return _verdicts_at(config, tol, tuple(dict.fromkeys(curves["loss"])), curves)
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
-def verdicts_at(config: tuple, tol: float, _curves: pd.DataFrame) -> pd.DataFrame:
-    """Cached :func:`verdicts_from_curves` for the survey ``config`` (whose curves are ``_curves``)."""
+def _verdicts_at(config: tuple, tol: float, losses: tuple, _curves: pd.DataFrame) -> pd.DataFrame:
     return verdicts_from_curves(_curves, tol)
 
 

@@ -310,3 +310,12 @@ def test_soft_beside_hard():
     flat = [k for k in ("dice", "focal", "lovasz_hinge") if hv[(hv.object == "small") & (hv.loss == k)].verdict.iloc[0] == "flat"]
     from segloss_core.registry import REGISTRY
     assert f"exactly flat on the small object: {', '.join(REGISTRY[k].name for k in flat) or 'none'}." in markdown(at)
+
+
+def test_verdicts_follow_the_losses_computed_for_one_configuration():
+    """The verdict cache is keyed by the losses too: the 26 and the 26 + 8 of one configuration."""
+    cfg = ca.survey_key(levels=11)
+    few = ca.survey_full(cfg)
+    both = ca.survey_for(cfg, KEYS, "")
+    assert set(ca.verdicts_at(cfg, 1e-3, few.curves).loss) == set(ca.SURVEY_KEYS)
+    assert set(ca.verdicts_at(cfg, 1e-3, both.curves).loss) == set(KEYS)
