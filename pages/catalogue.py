@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from segloss_app.common import UrlParam, open_page, page_header, sync_url, url_state
+from segloss_app.common import UrlParam, chart, open_page, page_header, sync_url, url_state
 from segloss_app.plaintext import plain
 from segloss_core import figures as F
 from segloss_core.pixel_terms import PIXEL_WISE, pixel_term
@@ -112,8 +112,10 @@ def loss_card(spec: LossSpec) -> None:
         if spec.key in PIXEL_WISE:
             left, right = st.columns(2)
             value_fig, grad_fig = term_figures(spec.key)
-            left.plotly_chart(value_fig, key=f"cat_term_{spec.key}", config={"displayModeBar": False})
-            right.plotly_chart(grad_fig, key=f"cat_grad_{spec.key}", config={"displayModeBar": False})
+            with left:
+                chart(value_fig, key=f"cat_term_{spec.key}", config={"displayModeBar": False})
+            with right:
+                chart(grad_fig, key=f"cat_grad_{spec.key}", config={"displayModeBar": False})
 
 
 present = page_header(

@@ -4,10 +4,10 @@ from __future__ import annotations
 import streamlit as st
 
 from segloss_app import thin_view as TV
-from segloss_app.common import UrlParam, export_buttons, page_header, show_error, sync_url, url_state
+from segloss_app.common import UrlParam, chart, export_buttons, page_header, show_error, sync_url, url_state
 from segloss_app.lessons import lesson_box
 from segloss_core.masks import THIN_KINDS
-from segloss_core.registry import KEYS, REGISTRY
+from segloss_core.registry import KEYS
 
 SPEC = {
     "thin_kind": UrlParam("vessel_tree", str, choices=THIN_KINDS),
@@ -58,7 +58,7 @@ for m in messages:
 
 left, right = st.columns([1, 1])
 with left:
-    st.plotly_chart(TV.overlay_figure(gt, mask), key="thin_overlay", width="stretch")
+    chart(TV.overlay_figure(gt, mask), key="thin_overlay", width="stretch")
     st.caption(f"Green: kept; blue: missed (FN {counts['fn']} px); orange: false (FP {counts['fp']} px); "
                f"TP {counts['tp']} px of {int(gt.sum())}. Components: {applied['components_gt']} in the ground truth, "
                f"{applied['components_pred']} in the prediction.")
@@ -81,10 +81,12 @@ st.dataframe(table.sort_values("family", kind="stable"), hide_index=True, width=
                             "change": st.column_config.NumberColumn(format="%.5g")})
 
 st.subheader("The sweep: a vessel tree with a growing number of one-pixel gaps")
-c1, c2 = st.columns([1, 3])
+c1, _ = st.columns([1, 3])
 levels = int(c1.slider("Levels (0 .. K-1 gaps)", 2, 25, key="thin_levels"))
-keys = c2.multiselect("Losses drawn", KEYS, default=list(TV.DEFAULT_KEYS), key="thin_keys",
-                      format_func=lambda k: f"{k} — {REGISTRY[k].name}")
+# keys on the chips, as in the legend: "key — name" chips ran past the box's edge and were cut (at 1280 and
+# 1400 px wide, six chips); the whole row holds the default six keys
+keys = st.multiselect("Losses drawn (keys, as in the legend)", KEYS, default=list(TV.DEFAULT_KEYS), key="thin_keys",
+                      help="the registry's keys; the Catalogue page and the verdict table below give their names")
 try:
     with st.spinner("Sweeping both ladders with every loss…"):
         sw = TV.vessel_sweep(size, levels, width, seed, float(conf))
@@ -96,7 +98,7 @@ for m in sw.messages:
     st.info(m)
 st.markdown("**What the computation shows.** " + sw.summary())
 fig = TV.sweep_figure(sw.curves, keys or list(TV.DEFAULT_KEYS))
-st.plotly_chart(fig, key="thin_sweep", width="stretch")
+chart(fig, key="thin_sweep", width="stretch")
 st.caption("Solid: the gaps ladder (level k has k gaps and 1 + k components). Dotted: the control, the same "
            "number of pixels removed from the vessel's edge, skeleton kept, one component. Where the two lines "
            "coincide the loss cannot tell a broken vessel from a thinner one.")

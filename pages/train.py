@@ -7,8 +7,8 @@ import streamlit as st
 
 from segloss_app import train_view as TV
 from segloss_app import limits
-from segloss_app.common import (KeyListParam, UrlParam, loss_param_widgets, page_header, param_url_spec, show_error,
-                                sync_url, url_state)
+from segloss_app.common import (KeyListParam, UrlParam, chart, loss_param_widgets, page_header, param_url_spec,
+                                show_error, sync_url, url_state)
 from segloss_core.registry import KEYS, REGISTRY
 from segloss_core.train import MODES, OBJECTS, OPTIMIZERS, STARTS, gif_bytes, lessons
 
@@ -163,7 +163,7 @@ for lab, (step, why) in res.diverged.items():
 n = len(res.frame_steps)
 ss["train_frame"] = min(max(int(ss.get("train_frame", 0)), 0), n - 1)
 anim = TV.animation_figure(res, active=int(ss["train_frame"]))
-st.plotly_chart(anim, key="train_anim", config={"displayModeBar": False})
+chart(anim, key="train_anim", config={"displayModeBar": False})
 c = st.columns([1, 1, 6])
 c[0].button("◀ step", key="train_prev", on_click=step_frame, args=(-1, n), help="previous snapshot")
 c[1].button("step ▶", key="train_next", on_click=step_frame, args=(1, n), help="next snapshot")
@@ -173,7 +173,7 @@ c[2].caption(f"{n} snapshots, every {res.config.stride} step(s) of {res.config.s
              + f"Trained on {res.device} in {res.seconds:.1f} s ({res.n_params:,} parameters per loss).")
 
 curves = TV.curves_figure(res)
-st.plotly_chart(curves, key="train_curves")
+chart(curves, key="train_curves")
 if res.config.mode == "net":
     st.caption("Dice, FP and FN on the held-out images: solid all pixels, dashed the small objects, dotted the "
                "large ones (a false positive counts for the object class nearest to it).")

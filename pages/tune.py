@@ -16,8 +16,8 @@ import streamlit as st
 from segloss_app import limits
 from segloss_app.lessons import lesson_box
 from segloss_app import tune_view as V
-from segloss_app.common import (UrlParam, bad_entry, bad_link_notice, export_buttons, loss_param_widgets, page_header,
-                                param_url_spec, show_error, sync_url, url_state)
+from segloss_app.common import (UrlParam, bad_entry, bad_link_notice, chart, export_buttons, loss_param_widgets,
+                                page_header, param_url_spec, show_error, sync_url, url_state)
 from segloss_app.plaintext import plain
 from segloss_core import figures as F
 from segloss_core import tuning as T
@@ -242,7 +242,7 @@ def tune(key: str, skey: tuple, present: bool) -> None:
         fig = F.compare_curves({lab: s["curve"] for lab, s in sums.items()}, sums["B (current)"]["counts"],
                                normalized=normalized, title=f"{spec.name} vs error level ({T.OBJECTS[setup.obj]})")
         fig.add_vline(x=level, line=dict(color="#D55E00", width=1.5, dash="dot"), annotation_text=f"k = {level}")
-        st.plotly_chart(fig, key="tune_curves")
+        chart(fig, key="tune_curves")
         same_paper = [who for who, p in spec.paper if spec.resolve(p) == spec.resolve(spec.defaults)]
         if same_paper:
             st.caption(f"The registry defaults are the paper's setting ({', '.join(same_paper)}).")
@@ -335,8 +335,8 @@ def tune(key: str, skey: tuple, present: bool) -> None:
             mfig.update_layout(title=f"{spec.name}: {label} at k = {level} over {x}")
             if ratio:
                 mfig.update_yaxes(type="log")
-        st.plotly_chart(mfig, key=chart_key, on_select=lambda: on_pick(key, x, y, chart_key, g.xs, g.ys or []),
-                        selection_mode="points")
+        chart(mfig, key=chart_key, on_select=lambda: on_pick(key, x, y, chart_key, g.xs, g.ys or []),
+              selection_mode="points")
         grid_rows = [{x: xv, **({y: yv} if y else {}), "quantity": quantity, "value": float(g.q[iy, ix]),
                       "switches_a_term_off": bool(off[iy, ix])}
                      for iy, yv in enumerate(g.ys or [None]) for ix, xv in enumerate(g.xs)]
