@@ -83,11 +83,13 @@ SPEC: dict[str, UrlParam] = {
     "pg_ploss": UrlParam("dice", str, choices=PARAM_KEYS),
     "pg_pkeys": UrlParam(",".join(PL.DEFAULT_KEYS), str),  # the level player's losses
     "pg_steps": UrlParam(PL.STEPS, int, *PL.STEPS_RANGE),  # the level player's N (k = 0 … N)
+    "pg_gmaps": UrlParam(False, bool),  # the per-pixel gradient maps shown (computed only then)
 }
 PARAM_SPEC: dict[str, UrlParam] = {}
 for _k in PARAM_KEYS:
     PARAM_SPEC.update(param_url_spec(_k, "pg_"))
 SPEC.update(PARAM_SPEC)
+GRAD_PARAMS = ("pg_gkeys", "pg_gshared", "pg_wrt")
 AUTO_PARAMS = {f"pg_{k}.{p.name}": (k, p) for k in PARAM_KEYS for p in REGISTRY[k].params if p.auto}
 _SEED_FLAG = "_url_seeded_" + ",".join(sorted(SPEC))
 
@@ -123,6 +125,8 @@ def restore_state() -> None:
             items = list(dict.fromkeys(items))
             ss[name] = items[:8] if name in ORDERED_LISTS else items
     if first:
+        if any(n in st.query_params for n in GRAD_PARAMS) and "pg_gmaps" not in st.query_params:
+            ss["pg_gmaps"] = True  # a link that sets the maps' options opens them
         for name, (key, p) in AUTO_PARAMS.items():
             raw = ss.get(name, "auto")
             try:
@@ -265,22 +269,6 @@ def metrics_row(metrics: dict[str, float | None], present: bool = False) -> None
                         ("; n/a when exactly one of the two masks is empty" if k in ("hd", "hd95") else ""))
 
 
-def value_chart(df: pd.DataFrame, log: bool):
-    """The bar chart of values grouped by family; on a log axis negative values show by size."""
-    values = dict(zip(df["loss"], df["value"]))
-    if not log:
-        return F.value_bars(values)
-    fig = F.value_bars({k: max(abs(v), 1e-12) for k, v in values.items()})
-    by_name = {REGISTRY[k].name: v for k, v in values.items()}
-    for tr in fig.data:
-        names = list(tr.y)
-        tr.customdata = [by_name[n] for n in names]
-        tr.y = [f"{n} (−)" if by_name[n] < 0 else n for n in names]
-    fig.update_traces(hovertemplate="%{y}: %{customdata:.4g}<extra></extra>")
-    fig.update_xaxes(type="log", title_text="|loss value| (log scale; (−) marks a negative value)")
-    return fig
-
-
 @st.fragment
 def values_section(table: pd.DataFrame, pinned: dict[str, float] | None = None) -> None:
     """Loss values for the selected families and losses: table and bar chart (reruns alone); with a
@@ -299,16 +287,11 @@ def values_section(table: pd.DataFrame, pinned: dict[str, float] | None = None) 
     log = st.toggle("Log scale (|value|)", key="pg_barlog",
                     help="losses live on very different scales; on a log axis every bar is visible. "
                          "Negative values are drawn by their size and marked (−).")
-    fig = value_chart(df, log)
+    vals = dict(zip(df["loss"], df["value"]))
+    fig = PL.value_figure(vals, log, pinned, font=16 if is_present() else None)
     if pinned:
         df = df.assign(A=[pinned.get(k, np.nan) for k in df["loss"]])
         df["B − A"] = df["value"] - df["A"]
-        names = [f"{n} (−)" if log and v < 0 else n for n, v in zip(df["name"], df["value"])]
-        fig.add_trace(go.Scatter(x=[max(abs(v), 1e-12) if log else v for v in df["A"]], y=names, mode="markers",
-                                 name="A (pinned)", marker=dict(symbol="diamond", size=9, color="#000"),
-                                 customdata=df["A"], hovertemplate="A: %{customdata:.4g}<extra></extra>"))
-    if is_present():
-        fig.update_layout(font_size=16, height=max(400, 34 * len(df) + 100))
     if is_present():  # big fonts: the chart gets the full width, the table folds away
         left, right = st.container(), st.expander("Values as a table")
     else:
@@ -330,9 +313,14 @@ def values_section(table: pd.DataFrame, pinned: dict[str, float] | None = None) 
 
 @st.fragment
 def gradients_section(gt: np.ndarray, soft: np.ndarray, params_json: str, present: bool) -> None:
-    """Per-pixel gradient maps of the chosen losses (reruns alone)."""
+    """Per-pixel gradient maps of the chosen losses (reruns alone; computed only when shown)."""
     st.subheader("Per-pixel gradients")
     ss = st.session_state
+    if not st.toggle("Show the per-pixel gradient maps", key="pg_gmaps",
+                     help="each loss's ∂L/∂z at every pixel, with the mean per TP/FP/FN/TN region; computed "
+                          "only while shown (it is the slowest part of the page)"):
+        push_url()
+        return
     keys = st.multiselect("Losses to map", KEYS, key="pg_gkeys", format_func=_fmt_name, max_selections=8)
     shared, wrt = bool(ss.get("pg_gshared", False)), ss.get("pg_wrt", "logits")
     if not present:
@@ -395,19 +383,27 @@ def pin_buttons() -> None:
 
 
 def player_curves(gt: np.ndarray, pred: dict[str, Any], keys: list[str], steps: int, params_json: str,
-                  values: dict[str, float]) -> tuple[np.ndarray, list[dict[str, int]], dict[str, list[float]]]:
-    """The ladder's hard masks, counts and the player's curves (one batched sweep, cached)."""
+                  values: dict[str, float]):
+    """The ladder's hard masks, counts, the player's curves (one batched sweep) and the overlay PNGs
+    with their crop, all cached."""
     if pred.get("source") == "perturb":
         p = pred["perturb"]
         args = (gt, p["fn_px"], p["fp_px"], p["fn_mode"], p["fp_mode"], p["dy"], p["dx"], p["seed"], steps)
         masks, counts = PL.cached_ladder(*args)
         curves = PL.cached_ladder_values(*args, tuple(keys), params_json, float(p["confidence"]), float(p["blur"]))
-        return masks, counts, curves
-    hard = np.asarray(pred["hard"], bool)
-    g = np.asarray(gt, bool)
-    counts = [{"tp": int((g & hard).sum()), "fp": int((~g & hard).sum()), "fn": int((g & ~hard).sum()),
-               "tn": int((~g & ~hard).sum())}]
-    return hard[None], counts, {k: [float(values[k])] for k in keys}
+    else:
+        hard = np.asarray(pred["hard"], bool)
+        g = np.asarray(gt, bool)
+        masks = hard[None]
+        counts = [{"tp": int((g & hard).sum()), "fp": int((~g & hard).sum()), "fn": int((g & ~hard).sum()),
+                   "tn": int((~g & ~hard).sum())}]
+        curves = {k: [float(values[k])] for k in keys}
+    box, scale, _ = SF.player_zoom(gt.shape, CA.crop_box([gt, masks[-1], masks[0]]))
+    if pred.get("source") == "perturb":
+        images = PL.cached_pngs(*args, (box[0].start, box[0].stop, box[1].start, box[1].stop), scale)
+    else:
+        images = SF.overlay_pngs(gt, masks, box, scale)
+    return masks, counts, curves, box, images
 
 
 @st.fragment
@@ -419,11 +415,10 @@ def player_section(gt: np.ndarray, pred: dict[str, Any], params_json: str, table
     keys = PL.parse_keys(ss.get("pg_pkeys")) or list(PL.DEFAULT_KEYS)
     steps = int(ss.get("pg_steps", PL.STEPS))
     values = dict(zip(table["loss"], table["value"]))
-    masks, counts, curves = player_curves(gt, pred, keys, steps, params_json, values)
+    masks, counts, curves, box, images = player_curves(gt, pred, keys, steps, params_json, values)
     pinned = ss.get(PL.PIN_KEY)
-    box = CA.crop_box([gt, masks[-1], masks[0]])
     fig = SF.pair_player(gt, masks, curves, counts, box=box, pinned=pinned["curves"] if pinned else None,
-                         font=16 if present else 12, height=440 if present else 370)
+                         font=16 if present else 12, height=440 if present else 370, images=images)
     st.plotly_chart(fig, key="pg_player", config={"displayModeBar": False})
     ss["_pg_last"] = PL.snapshot(changed_values(), values, curves, counts[-1])
     diff = PL.settings_diff(pinned["settings"], changed_values()) if pinned else ""

@@ -78,6 +78,16 @@ def cached_ladder_values(gt: np.ndarray, fn_px: int, fp_px: int, fn_mode: str, f
     return ladder_values(gt, masks, keys, json.loads(params_json), confidence, blur)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_pngs(gt: np.ndarray, fn_px: int, fp_px: int, fn_mode: str, fp_mode: str, dy: int, dx: int, seed: int,
+                steps: int, box: tuple[int, int, int, int], scale: int) -> list[str]:
+    """The overlay PNGs of the ladder's levels (they do not depend on the confidence)."""
+    from segloss_core.figures_survey import overlay_pngs
+
+    masks, _ = cached_ladder(gt, fn_px, fp_px, fn_mode, fp_mode, dy, dx, seed, steps)
+    return overlay_pngs(gt, masks, (slice(box[0], box[1]), slice(box[2], box[3])), scale)
+
+
 def parse_keys(raw: Any) -> list[str]:
     """The player's losses from the session (a list) or the URL (comma-separated); unknown keys dropped."""
     items = raw if isinstance(raw, (list, tuple)) else str(raw or "").split(",")
@@ -188,3 +198,49 @@ def notice_second(values: dict[str, float], metrics: dict[str, Any], soft: np.nd
     else:
         s += ": no probability is left on the true negatives."
     return s
+
+
+# ---------------------------------------------------------------------------------------------
+# The bar chart of every loss's value (one dictionary, one light wrap: no object-API calls)
+# ---------------------------------------------------------------------------------------------
+def value_figure(values: dict[str, float], log: bool, pinned: dict[str, float] | None = None, font: int | None = None):
+    """Horizontal bars of loss values, coloured and grouped by family (as
+    :func:`segloss_core.figures.value_bars`); on a log axis negative values are drawn by their size
+    and marked (−), the signed value in ``customdata``; a pinned A as black diamonds."""
+    import plotly.graph_objects as go
+
+    from segloss_core.figures import FAMILY_COLORS
+    from segloss_core.figures_survey import template_dict
+
+    keys = sorted(values, key=lambda k: (list(FAMILY_COLORS).index(REGISTRY[k].family), k))
+
+    def label(k: str) -> str:
+        return f"{REGISTRY[k].name} (−)" if log and values[k] < 0 else REGISTRY[k].name
+
+    def x(v: float) -> float:
+        return max(abs(float(v)), 1e-12) if log else float(v)
+
+    data = []
+    for fam, color in FAMILY_COLORS.items():
+        ks = [k for k in keys if REGISTRY[k].family == fam]
+        if not ks:
+            continue
+        tr = {"type": "bar", "y": [label(k) for k in ks], "x": [x(values[k]) for k in ks], "orientation": "h",
+              "name": fam, "marker": {"color": color}, "hovertemplate": "%{y}: %{x:.4g}<extra></extra>"}
+        if log:
+            tr["customdata"] = [float(values[k]) for k in ks]
+            tr["hovertemplate"] = "%{y}: %{customdata:.4g}<extra></extra>"
+        data.append(tr)
+    if pinned:
+        ks = [k for k in keys if k in pinned]
+        data.append({"type": "scatter", "x": [x(pinned[k]) for k in ks], "y": [label(k) for k in ks], "mode": "markers",
+                     "name": "A (pinned)", "marker": {"symbol": "diamond", "size": 9, "color": "#000"},
+                     "customdata": [float(pinned[k]) for k in ks], "hovertemplate": "A: %{customdata:.4g}<extra></extra>"})
+    xaxis = {"title": {"text": "|loss value| (log scale; (−) marks a negative value)" if log else "loss value"}}
+    if log:
+        xaxis["type"] = "log"
+    layout = {"template": template_dict(), "height": max(300, 26 * len(keys) + 80), "barmode": "group",
+              "yaxis": {"autorange": "reversed"}, "xaxis": xaxis, "margin": {"l": 10, "r": 10, "t": 30, "b": 40}}
+    if font:
+        layout.update(font={"size": font}, height=max(400, 34 * len(keys) + 100))
+    return go.Figure({"data": data, "layout": layout}, _validate=False)

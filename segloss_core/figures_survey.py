@@ -117,7 +117,7 @@ def _overlay_png(gt: np.ndarray, pred: np.ndarray, box: tuple[slice, slice], sca
                    np.uint8)[cls]
     img = Image.fromarray(rgb).resize((rgb.shape[1] * scale, rgb.shape[0] * scale), Image.NEAREST)
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True)
+    img.save(buf, format="PNG", optimize=optimize, compress_level=6 if optimize else 1)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
@@ -233,32 +233,46 @@ def _unit(v: float, lohi: tuple[float, float]) -> float:
     return 0.5 if hi - lo <= 1e-12 * max(1.0, abs(hi)) else (float(v) - lo) / (hi - lo)
 
 
+def overlay_pngs(gt: np.ndarray, preds: np.ndarray, box: tuple[slice, slice], scale: int) -> list[str]:
+    """PNG data URLs of the TP/FP/FN/TN overlay of every prediction of ``preds`` (cropped, enlarged)."""
+    return [_overlay_png(gt, p, box, scale, optimize=False) for p in preds]
+
+
+def player_zoom(shape: tuple[int, int], box: tuple[slice, slice] | None, target_px: int = 300) -> tuple[tuple[slice, slice], int, int]:
+    """``(box, scale, side)``: the crop (the whole image when None), its enlargement and its side."""
+    box = box or (slice(0, shape[0]), slice(0, shape[1]))
+    side = max(box[0].stop - box[0].start, box[1].stop - box[1].start)
+    return box, max(1, int(target_px // max(side, 1))), side
+
+
 def pair_player(gt: np.ndarray, preds: np.ndarray, values: dict[str, Sequence[float]], counts: Sequence[dict], *,
                 start: int | None = None, box: tuple[slice, slice] | None = None,
                 pinned: dict[str, Sequence[float]] | None = None, pinned_label: str = "A", font: int = 12,
-                height: int = 400, target_px: int = 300) -> go.Figure:
+                height: int = 400, target_px: int = 300, images: Sequence[str] | None = None) -> go.Figure:
     """The Playground's level player: one ground truth and a ladder of hard predictions ``preds``
     ``(L, H, W)`` (level k = 0 … L-1) with each loss's ``values[key]`` ``(L,)`` and the level's
     ``counts`` (``fn``, ``fp``). Left: the TP/FP/FN/TN overlay of level k (a PNG, cropped to ``box``
-    and enlarged, the zoom stated); top right: every loss vs k, each scaled to its own range (with
-    ``pinned`` values dotted on the same scale), a marker at k; bottom right: the values at k as bars
-    of the same scaled height, the raw value written on each. Frames for every level, played in the
-    browser (▶ Play, ❚❚ Pause, a step slider); the figure opens at ``start`` (default: the last level)."""
+    and enlarged, the zoom stated; ``images`` may hand in the PNGs, see :func:`overlay_pngs`); top
+    right: every loss vs k, each scaled to its own range (with ``pinned`` values dotted on the same
+    scale), a marker at k; bottom right: the values at k as bars of the same scaled height, the raw
+    value written on each. Frames for every level, played in the browser (▶ Play, ❚❚ Pause, a step
+    slider); the figure opens at ``start`` (default: the last level).
+
+    Built as one dictionary and wrapped without a second validation pass (the object API took
+    0.6-1.3 s for this figure on the loaded 2-core machine; ``tests/test_app_playground.py`` checks
+    the dictionary against plotly's validation)."""
     keys = [k for k in values][:8]
     L = int(np.asarray(preds).shape[0])
     levels = list(range(L))
     start = L - 1 if start is None else int(start)
-    box = box or (slice(0, gt.shape[0]), slice(0, gt.shape[1]))
-    side = max(box[0].stop - box[0].start, box[1].stop - box[1].start)
-    scale = max(1, int(target_px // max(side, 1)))
+    box, scale, side = player_zoom(gt.shape, box, target_px)
     zoomed = side < max(gt.shape)
+    if images is None:
+        images = overlay_pngs(gt, preds, box, scale)
     lohi = scaled({k: values[k] for k in keys}, pinned)
     names = [_short(k, 20) for k in keys]
     colors = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(keys))]
-    fig = make_subplots(rows=2, cols=2, column_widths=[0.46, 0.54], row_heights=[0.55, 0.45],
-                        specs=[[{"rowspan": 2}, {}], [None, {}]], horizontal_spacing=0.1, vertical_spacing=0.2,
-                        subplot_titles=["overlay", "each loss vs k (scaled to its own range)", "values at k"])
-
+    unit = {k: [_unit(v, lohi[k]) for v in values[k]] for k in keys}
     key = " ".join(f"<span style='color:{REGION_COLORS[r]}'>■</span> {r.upper()}" for r in ("tp", "fp", "fn"))
     zoom = f" · zoom ×{scale} ({side} px shown)" if zoomed else ""
 
@@ -266,58 +280,93 @@ def pair_player(gt: np.ndarray, preds: np.ndarray, values: dict[str, Sequence[fl
         c = counts[k]
         return f"<b>k = {k} of {L - 1}</b>: FN {int(c['fn']):,} · FP {int(c['fp']):,} px<br>{key}{zoom}"
 
-    def image(k: int):
-        return go.Image(source=_overlay_png(gt, preds[k], box, scale), hoverinfo="skip")
+    def image(k: int) -> dict:
+        return {"type": "image", "source": images[k], "hoverinfo": "skip", "xaxis": "x", "yaxis": "y"}
 
-    def bar(k: int):
-        return go.Bar(y=names, x=[_unit(values[key][k], lohi[key]) for key in keys], orientation="h",
-                      marker_color=colors, text=[number(values[key][k]) for key in keys], textposition="outside",
-                      cliponaxis=False, constraintext="none", hoverinfo="skip", showlegend=False, textfont=dict(size=font))
+    def bar(k: int) -> dict:
+        return {"type": "bar", "y": names, "x": [unit[key_][k] for key_ in keys], "orientation": "h",
+                "marker": {"color": colors}, "text": [number(values[key_][k]) for key_ in keys],
+                "textposition": "outside", "cliponaxis": False, "constraintext": "none", "hoverinfo": "skip",
+                "showlegend": False, "textfont": {"size": font}, "xaxis": "x3", "yaxis": "y3"}
 
-    fig.add_trace(image(start), row=1, col=1)
-    fig.add_trace(bar(start), row=2, col=2)
+    data = [image(start), bar(start)]
     for i, k in enumerate(keys):
-        y = [_unit(v, lohi[k]) for v in values[k]]
-        fig.add_trace(go.Scatter(x=levels, y=y, mode="lines", name=names[i], showlegend=False,
-                                 line=dict(color=colors[i], width=2), customdata=list(values[k]),
-                                 hovertemplate=f"{names[i]}<br>k %{{x}}: %{{customdata:.4g}}<extra></extra>"),
-                      row=1, col=2)
+        data.append({"type": "scatter", "x": levels, "y": unit[k], "mode": "lines", "name": names[i],
+                     "showlegend": False, "line": {"color": colors[i], "width": 2}, "customdata": list(values[k]),
+                     "hovertemplate": f"{names[i]}<br>k %{{x}}: %{{customdata:.4g}}<extra></extra>",
+                     "xaxis": "x2", "yaxis": "y2"})
         if pinned and k in pinned:
-            pv = list(pinned[k])
-            fig.add_trace(go.Scatter(x=list(range(len(pv))), y=[_unit(v, lohi[k]) for v in pv], mode="lines",
-                                     name=f"{pinned_label}: {names[i]}", showlegend=False, opacity=0.8,
-                                     line=dict(color=colors[i], width=1.5, dash="dot"), customdata=pv,
-                                     hovertemplate=f"{pinned_label}: {names[i]}<br>k %{{x}}: %{{customdata:.4g}}"
-                                                   "<extra></extra>"), row=1, col=2)
-    first_marker = len(fig.data)
+            pv = [float(v) for v in pinned[k]]
+            data.append({"type": "scatter", "x": list(range(len(pv))), "y": [_unit(v, lohi[k]) for v in pv],
+                         "mode": "lines", "name": f"{pinned_label}: {names[i]}", "showlegend": False, "opacity": 0.8,
+                         "line": {"color": colors[i], "width": 1.5, "dash": "dot"}, "customdata": pv,
+                         "hovertemplate": f"{pinned_label}: {names[i]}<br>k %{{x}}: %{{customdata:.4g}}<extra></extra>",
+                         "xaxis": "x2", "yaxis": "y2"})
+    markers = []
     for i, k in enumerate(keys):
-        fig.add_trace(go.Scatter(x=[start], y=[_unit(values[k][start], lohi[k])], mode="markers", showlegend=False,
-                                 hoverinfo="skip", marker=dict(size=10, color=colors[i], line=dict(color="#000", width=1))),
-                      row=1, col=2)
-    markers = list(range(first_marker, len(fig.data)))
-    fig.layout.annotations[0].update(text=title(start))
-    fig.update_xaxes(visible=False, row=1, col=1)
-    fig.update_yaxes(visible=False, row=1, col=1)
-    fig.update_yaxes(range=[-0.08, 1.08], showticklabels=False, zeroline=False, row=1, col=2)
-    fig.update_xaxes(dtick=max(1, (L - 1) // 5), domain=[0.5, 1.0], row=1, col=2)
-    fig.update_xaxes(range=[min(0, -0.1), 1.45], visible=False, domain=[0.5 + 0.17 * font / 12, 1.0], row=2, col=2)
-    fig.update_yaxes(autorange="reversed", tickfont=dict(size=font), row=2, col=2)
-    fig.update_xaxes(domain=[0.0, 0.44], row=1, col=1)
+        markers.append(len(data))
+        data.append({"type": "scatter", "x": [start], "y": [unit[k][start]], "mode": "markers", "showlegend": False,
+                     "hoverinfo": "skip", "marker": {"size": 10, "color": colors[i], "line": {"color": "#000", "width": 1}},
+                     "xaxis": "x2", "yaxis": "y2"})
     bars_x0 = 0.5 + 0.17 * font / 12
-    for a, x in zip(fig.layout.annotations, (0.22, 0.75, (bars_x0 + 1.0) / 2)):  # titles over the new domains
-        a.update(x=x)
-    fig.update_annotations(font_size=font)
+    top, bottom = (0.56, 1.0), (0.0, 0.36)
+    curves_title = "each loss vs k (scaled to its own range)" if not pinned else \
+        f"each loss vs k (own range); dotted: pinned {pinned_label}"
+    notes = [{"text": t, "x": x, "y": y, "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom",
+              "showarrow": False, "font": {"size": font}}
+             for t, x, y in ((title(start), 0.22, 1.0), (curves_title, 0.75, 1.0), ("values at k", (bars_x0 + 1) / 2,
+                                                                                     bottom[1]))]
     menus, sliders = player_controls(levels, start, font, menu_y=0, slider_y=0, slider_x=0.27, prefix=None,
                                      pad=dict(t=4, b=0, l=0, r=0))
-    fig.update_layout(template="plotly_white", height=height, margin=dict(l=5, r=10, t=30 + 2 * font, b=40 + 2 * font),
-                      font=dict(size=font), updatemenus=menus, sliders=sliders, bargap=0.25)
-    if pinned:
-        fig.layout.annotations[1].update(text=f"each loss vs k (own range); dotted: pinned {pinned_label}")
-    notes = [a.to_plotly_json() for a in fig.layout.annotations]
+    layout = {
+        "template": template_dict(), "height": height, "font": {"size": font}, "bargap": 0.25,
+        "margin": {"l": 5, "r": 10, "t": 30 + 2 * font, "b": 40 + 2 * font},
+        "xaxis": {"anchor": "y", "domain": [0.0, 0.44], "visible": False},
+        "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "visible": False},
+        "xaxis2": {"anchor": "y2", "domain": [0.5, 1.0], "dtick": max(1, (L - 1) // 5)},
+        "yaxis2": {"anchor": "x2", "domain": list(top), "range": [-0.08, 1.08], "showticklabels": False,
+                   "zeroline": False},
+        "xaxis3": {"anchor": "y3", "domain": [bars_x0, 1.0], "range": [-0.1, 1.45], "visible": False},
+        "yaxis3": {"anchor": "x3", "domain": list(bottom), "autorange": "reversed", "tickfont": {"size": font}},
+        "annotations": notes, "updatemenus": menus, "sliders": sliders,
+    }
     frames = []
     for lv in levels:  # every annotation in each frame (the first carries k): none is lost while playing
-        data = [image(lv), bar(lv)] + [go.Scatter(x=[lv], y=[_unit(values[k][lv], lohi[k])]) for k in keys]
-        frames.append(go.Frame(name=str(lv), data=data, traces=[0, 1] + markers,
-                               layout=go.Layout(annotations=[{**notes[0], "text": title(lv)}] + notes[1:])))
-    fig.frames = frames
-    return fig
+        fd = [image(lv), bar(lv)] + [{"type": "scatter", "x": [lv], "y": [unit[k][lv]]} for k in keys]
+        frames.append({"name": str(lv), "data": fd, "traces": [0, 1] + markers,
+                       "layout": {"annotations": [{**notes[0], "text": title(lv)}] + notes[1:]}})
+    return FramedFigure({"data": data, "layout": layout}, frames)
+
+
+class FramedFigure(go.Figure):
+    """A figure whose animation frames stay the plain dictionaries they were built as: assigning
+    frames to a ``go.Figure`` validates every frame (0.06-0.3 s for the Playground's 11 frames on
+    the 2-core machine), on every rerun. Data and layout are wrapped unvalidated too; ``to_dict()``
+    (what ``st.plotly_chart``, ``to_json`` and ``to_html`` read) carries the frames. The tests
+    validate the dictionary once with ``go.Figure(fig.to_dict())``."""
+
+    def __init__(self, spec: dict, frames: list[dict]):
+        super().__init__(spec, _validate=False)
+        self._plain_frames = frames
+
+    def to_dict(self) -> dict:
+        import copy
+        return {**super().to_dict(), "frames": copy.deepcopy(self._plain_frames)}
+
+    def to_plotly_json(self) -> dict:
+        return self.to_dict()
+
+
+_TEMPLATE: dict = {}
+
+
+def template_dict() -> dict:
+    """The app's template (:data:`segloss_core.figure_style.TEMPLATE`) as a dictionary, resolved
+    once: a figure wrapped without validation keeps a template *name* unresolved, which plotly.js
+    does not know."""
+    if not _TEMPLATE:
+        import plotly.io as pio
+
+        from .figure_style import TEMPLATE
+        _TEMPLATE.update(pio.templates[TEMPLATE].to_plotly_json())
+    return _TEMPLATE
