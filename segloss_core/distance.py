@@ -66,11 +66,13 @@ def _two_sided_edt(mask: np.ndarray) -> np.ndarray:
     2**24, and ``sqrt`` of that integer in float64 is what scipy returns (checked with
     ``array_equal`` on every level of the survey's ladders and on hostile masks in
     tests/test_engine_distance.py); larger images (a squared distance could reach 2**24) take the
-    scipy path. Measured on the survey's prediction fields (41 levels of 256×256, one thread, load
-    ~5, best of 5): large object 149 -> 99 ms, small object 116 -> 67 ms. It also releases the GIL
-    for the whole transform, so the background prediction fields really overlap with the
-    compressed losses: a 60-transform thread beside a pure-Python loop took max(1.16, 0.80) s with
-    it, where scipy's took 3.7 s for 1.4 + 0.6 s of work (load ~7).
+    scipy path. Measured on the survey's prediction fields (41 levels of 256×256, one thread, CPU
+    time, scipy and this interleaved 12 times in one process, load ~4.5, best): large object
+    152 -> 98 ms; small object 81 -> 90 ms (no gain there: scipy's foreground transform runs on the
+    small object's crop, and one full transform is left on each side). It also releases the GIL
+    for the whole transform, so the background prediction fields really overlap with the Python
+    work of the other losses: 60 transforms on a thread beside a pure-Python loop took 1.16 s for
+    1.16 + 0.80 s of work with it, 3.7 s for 1.4 + 0.6 s with scipy's (load ~7).
     """
     if sum((n - 1) ** 2 for n in mask.shape) >= 2**24 or mask.ndim > 3:
         return _two_sided_scipy(mask)
