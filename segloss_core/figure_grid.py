@@ -22,7 +22,7 @@ def _spans(n: int, gap: float, weights: Sequence[float] | None) -> list[tuple[fl
     out, start = [], 0.0
     for wi in w:
         size = usable * wi / total
-        out.append((start, start + size))
+        out.append((max(0.0, start), min(1.0, start + size)))  # rounding must not leave [0, 1]
         start += size + gap
     return out
 

@@ -8,6 +8,7 @@ from segloss_core.figure_grid import Grid
 
 
 @pytest.mark.parametrize("rows,cols,h,v,widths", [(1, 2, 0.06, 0.05, None), (4, 8, 0.025, 0.12, None),
+                                                   (2, 4, 0.04, 0.08, None), (3, 3, 0.09, 0.08, None),
                                                    (1, 3, 0.05, 0.05, [0.25, 0.25, 0.5])])
 def test_domains_and_titles_equal_make_subplots(rows, cols, h, v, widths):
     titles = [f"t{i}" for i in range(rows * cols)]
@@ -19,6 +20,8 @@ def test_domains_and_titles_equal_make_subplots(rows, cols, h, v, widths):
             name = Grid.axis(kind, n)
             assert g.layout[name]["domain"] == pytest.approx(list(ref.layout[name].domain), abs=1e-12)
             assert g.layout[name]["anchor"] == ref.layout[name].anchor
+            assert 0.0 <= g.layout[name]["domain"][0] <= g.layout[name]["domain"][1] <= 1.0
+    g.figure()  # plotly accepts every domain (a rounding of 1 + 2e-16 is refused)
     for a, b in zip(g.layout["annotations"], ref.layout.annotations):
         assert a["text"] == b.text and a["x"] == pytest.approx(b.x) and a["y"] == pytest.approx(b.y)
 
