@@ -180,12 +180,13 @@ def level_player(curves: pd.DataFrame, masks: dict, predictions: dict, keys: Seq
 
 def player_controls(levels: Sequence[int], start: int, font: int, *, duration: int = 350, menu_y: float = -0.14,
                     slider_y: float = -0.1, slider_x: float = 0.16, prefix: str | None = "level k = ",
-                    pad: dict | None = None) -> tuple[list, list]:
+                    pad: dict | None = None, from_current: bool = True) -> tuple[list, list]:
     """``(updatemenus, sliders)`` of a frame player: ▶ Play / ❚❚ Pause buttons and a step slider
-    over the frames named ``str(level)`` (everything runs in the browser)."""
+    over the frames named ``str(level)`` (everything runs in the browser). ``from_current=False``:
+    ▶ Play always starts at the first frame (for a player that opens at its last one)."""
     levels = list(levels)
     play = dict(label="▶ Play", method="animate",
-                args=[None, dict(frame=dict(duration=duration, redraw=True), fromcurrent=True,
+                args=[None, dict(frame=dict(duration=duration, redraw=True), fromcurrent=from_current,
                                  transition=dict(duration=0))])
     pause = dict(label="❚❚ Pause", method="animate",
                  args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
@@ -317,7 +318,7 @@ def pair_player(gt: np.ndarray, preds: np.ndarray, values: dict[str, Sequence[fl
              for t, x, y in ((title(start), 0.22, 1.0), (curves_title, 0.75, 1.0), ("values at k", (bars_x0 + 1) / 2,
                                                                                      bottom[1]))]
     menus, sliders = player_controls(levels, start, font, menu_y=0, slider_y=0, slider_x=0.27, prefix=None,
-                                     pad=dict(t=4, b=0, l=0, r=0))
+                                     pad=dict(t=4, b=0, l=0, r=0), from_current=False)  # opens at k = N
     layout = {
         "template": template_dict(), "height": height, "font": {"size": font}, "bargap": 0.25,
         "margin": {"l": 5, "r": 10, "t": 30 + 2 * font, "b": 40 + 2 * font},

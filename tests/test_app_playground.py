@@ -70,8 +70,20 @@ def test_defaults_start_cleanly(default_page):
     vals = loss_values(at)
     assert len(vals) == len(KEYS) >= 34
     assert all(np.isfinite(v) for v in vals.values())
-    assert at.dataframe[1].value["loss"].tolist() == ["bce", "dice", "focal", "boundary"]  # gradient summary
+    assert len(at.dataframe) == 1  # the per-pixel gradient maps are computed only when shown
     assert dict(at.query_params) == {}  # defaults stay out of the URL
+
+
+def test_gradient_maps_on_demand():
+    at = run_page()
+    at.toggle(key="pg_gmaps").set_value(True).run()
+    ok(at)
+    assert at.dataframe[1].value["loss"].tolist() == ["bce", "dice", "focal", "boundary"]  # gradient summary
+    assert _qp(at, "pg_gmaps") == "1"
+    assert len([t for t in figure(at, "pg_gradmaps")["data"] if t.get("type") == "heatmap"]) == 4
+    at = run_page({"pg_wrt": "probabilities"})  # a link with the maps' options opens them
+    ok(at)
+    assert at.toggle(key="pg_gmaps").value is True and at.dataframe[1].value["loss"].tolist()[0] == "bce"
 
 
 def test_fn_slider_changes_values_and_url(default_page):
@@ -96,6 +108,7 @@ def test_fragment_selection_and_gradient_options():
     ok(at)
     region_names = {s.name for s in REGISTRY.values() if s.family == "region"}
     assert set(loss_values(at)) and set(loss_values(at)) <= region_names
+    at.toggle(key="pg_gmaps").set_value(True).run()
     at.toggle(key="pg_gshared").set_value(True).run()
     at.radio(key="pg_wrt").set_value("probabilities").run()
     at.multiselect(key="pg_gkeys").set_value(["dice", "tversky"]).run()
@@ -213,6 +226,148 @@ def test_other_sources_and_units():
     assert at.slider(key="pg_fn").value > 1
     at = run_page({"pg_sizeby": "radius", "pg_r": "250"})  # does not fit: a clear message, no traceback
     assert not at.exception and at.error and "does not fit" in at.error[0].value
+
+
+# ---------------------------------------------------------------------------------------------
+# The first screen: level player, pin A, what to notice
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def first_screen() -> AppTest:
+    """The default page, untouched (``default_page`` is moved by the slider tests)."""
+    return run_page()
+
+
+def _player(at: AppTest) -> dict:
+    return figure(at, "pg_player")
+
+
+def _curves(fig: dict) -> dict[str, list[float]]:
+    """Loss name -> its raw values per level (the solid curves' customdata)."""
+    return {t["name"]: list(arr(t["customdata"])) for t in fig["data"]
+            if t.get("type") == "scatter" and t.get("mode") == "lines" and not t["name"].startswith("A: ")}
+
+
+def _notice(at: AppTest) -> str:
+    return next(str(m.value) for m in at.markdown if "What to notice" in str(m.value))
+
+
+def _direct(gt, fn_px: int, fp_px: int, keys, confidence: float = 0.99, **kw) -> dict[str, float]:
+    """The library itself on one prediction: perturb at these amounts, soften, evaluate."""
+    from segloss_core.perturb import perturb, soften
+    from segloss_core.sweep import run_sweep
+    pred = perturb(gt, fn=fn_px, fp=fp_px, units="pixels", **kw)
+    soft = soften(pred.mask, confidence=confidence, dtype=np.float32)
+    res = run_sweep(gt, soft[None], list(keys))
+    return {k: float(res.values[k][0]) for k in keys}, pred.counts
+
+
+def test_player_frames_equal_a_direct_evaluation_at_each_k(first_screen):
+    import plotly.graph_objects as go
+    from segloss_app import playground_player as PL
+    from segloss_core.figures_survey import number
+    at = first_screen
+    fig = _player(at)
+    go.Figure(fig)  # the dictionary (built without validation) is a valid figure, frames included
+    assert [f["name"] for f in fig["frames"]] == [str(k) for k in range(PL.STEPS + 1)]
+    assert fig["layout"]["updatemenus"][0]["buttons"][0]["label"].endswith("Play")
+    assert len(fig["layout"]["sliders"][0]["steps"]) == PL.STEPS + 1
+    gt = at.session_state["_pg_gt"]
+    n = int(gt.sum())
+    fn_px = fp_px = round(0.1 * n)  # the default FN and FP: 0.1 of the object
+    names = [REGISTRY[k].name for k in PL.DEFAULT_KEYS]
+    curves = _curves(fig)
+    assert list(curves) == names
+    for k in (0, 3, PL.STEPS):
+        a, b = PL.level_amounts(fn_px, fp_px, PL.STEPS)
+        want, counts = _direct(gt, a[k], b[k], PL.DEFAULT_KEYS)
+        frame = fig["frames"][k]
+        assert f"k = {k} of {PL.STEPS}</b>: FN {counts['fn']:,} · FP {counts['fp']:,} px" in \
+            frame["layout"]["annotations"][0]["text"]
+        bar = next(d for d in frame["data"] if d["type"] == "bar")
+        assert list(bar["y"]) == names and list(bar["text"]) == [number(want[key]) for key in PL.DEFAULT_KEYS]
+        for key, name in zip(PL.DEFAULT_KEYS, names):
+            assert curves[name][k] == pytest.approx(want[key], rel=1e-5, abs=1e-8), (k, key)
+    # k = N is the prediction the sliders make: the same values as the table of every loss
+    table = loss_values(at)
+    for name in names:
+        assert curves[name][-1] == pytest.approx(table[name], rel=1e-5, abs=1e-8)
+    assert "FN 131 · FP 131" in fig["layout"]["annotations"][0]["text"] and "zoom ×" in fig["layout"]["annotations"][0]["text"]
+
+
+def test_player_steps_losses_and_shift_from_the_link():
+    from segloss_app import playground_player as PL
+    at = run_page({"pg_steps": "4", "pg_pkeys": "dice,bce", "pg_dy": "3", "pg_units": "pixels", "pg_fn": "40",
+                   "pg_fp": "20"})
+    ok(at)
+    fig = _player(at)
+    assert len(fig["frames"]) == 5 and list(_curves(fig)) == ["Dice loss", "Binary cross-entropy"]
+    gt = at.session_state["_pg_gt"]
+    want, counts = _direct(gt, 20, 10, ["dice", "bce"], shift=(3, 0))  # k = 2 of 4: half the amounts
+    assert _curves(fig)["Dice loss"][2] == pytest.approx(want["dice"], rel=1e-5)
+    assert f"FN {counts['fn']:,} · FP {counts['fp']:,}" in fig["frames"][2]["layout"]["annotations"][0]["text"]
+    assert "k = 0 of 4</b>: FN " in fig["frames"][0]["layout"]["annotations"][0]["text"]  # the shift alone
+    at.number_input(key="pg_steps").set_value(6).run()  # reruns the player alone
+    ok(at)
+    assert len(_player(at)["frames"]) == 7 and _qp(at, "pg_steps") == "6"
+    assert PL.parse_keys("dice,nope,bce") == ["dice", "bce"]
+
+
+def test_drawn_prediction_has_one_level():
+    at = run_page({"pg_pred": "draw"})
+    ok(at)
+    fig = _player(at)
+    assert len(fig["frames"]) == 1
+    assert "no error level to play" in _notice(at)
+
+
+def test_pin_a_keeps_the_values_while_b_changes():
+    at = run_page({"pg_pkeys": "dice,bce,focal"})
+    before_table, before_curves = loss_values(at), _curves(_player(at))
+    at.button(key="pg_pin").click().run()
+    ok(at)
+    assert "Against pinned A (the same settings)" in _notice(at)
+    at.slider(key="pg_fn").set_value(0.3).run()
+    ok(at)
+    fig = _player(at)
+    pinned = {t["name"][3:]: list(arr(t["customdata"])) for t in fig["data"] if t.get("name", "").startswith("A: ")}
+    assert set(pinned) == set(before_curves)  # A's curves, kept
+    for name, v in before_curves.items():
+        assert pinned[name] == pytest.approx(v)
+    assert _curves(fig)["Dice loss"][-1] > before_curves["Dice loss"][-1]  # B moved on
+    df = at.dataframe[0].value.set_index("name")
+    for name, v in before_table.items():
+        assert df.loc[name, "A"] == pytest.approx(v)
+        assert df.loc[name, "B − A"] == pytest.approx(df.loc[name, "value"] - v)
+    bars = figure(at, "pg_bars")
+    diamonds = next(t for t in bars["data"] if t.get("name") == "A (pinned)")
+    assert {y.removesuffix(" (−)"): v for y, v in zip(diamonds["y"], arr(diamonds["customdata"]))} == \
+        pytest.approx(before_table)  # on the log axis a negative value is marked (−)
+    assert any("Pinned A: fn default → 0.3" in str(c.value) for c in at.caption)
+    notice = _notice(at)
+    assert "Against pinned A (fn default → 0.3)" in notice
+    at.button(key="pg_unpin").click().run()
+    ok(at)
+    assert not any(t.get("name", "").startswith("A: ") for t in _player(at)["data"])
+    assert "A" not in at.dataframe[0].value.columns
+
+
+def test_what_to_notice_is_computed_from_the_numbers_shown(first_screen):
+    from segloss_core.figures_survey import number
+    at = first_screen
+    notice = _notice(at)
+    line1, line2 = notice.split("  \n")
+    curves = _curves(_player(at))
+    assert "k = 0 → 10 (FN 0 → 131, FP 0 → 131 px)" in line1
+    ratio = {n: v[-1] / v[0] for n, v in curves.items() if v[0] > 0 and v[-1] > 0}
+    top = max(ratio, key=lambda n: abs(np.log(ratio[n])))
+    low = min(ratio, key=lambda n: abs(np.log(ratio[n])))
+    assert f"**{top}** changes the most ({number(curves[top][0])} → {number(curves[top][-1])}" in line1
+    assert f"**{low}** the least ({number(curves[low][0])} → {number(curves[low][-1])}" in line1
+    m, table = metrics(at), loss_values(at)
+    assert f"Hard Dice **{m['Dice']}**" in line2 and f"soft Dice loss **{number(table['Dice loss'])}**" in line2
+    gt = at.session_state["_pg_gt"]
+    tn = int(at.session_state["_pg_pred"].size - (gt | at.session_state["_pg_pred"]).sum())
+    assert f"left on {tn:,} true-negative pixels is {tn * 0.01:,.0f} px" in line2
 
 
 # ---------------------------------------------------------------------------------------------
