@@ -77,8 +77,11 @@ def term_figures(key: str):
     curves, grads = {}, {}
     for k in dict.fromkeys([key, "bce"]):
         curves[REGISTRY[k].name], grads[REGISTRY[k].name] = pixel_term(k, pt)
-    return (F.pixel_term_curve(pt, curves, "Per-pixel term vs p_t (default parameters)"),
+    figs = (F.pixel_term_curve(pt, curves, "Per-pixel term vs p_t (default parameters)"),
             F.pixel_term_curve(pt, grads, "Its gradient ∂/∂z (negative: pushes p_t up)", "∂ term / ∂z"))
+    for fig in figs:  # the legend well below the axis title: at 16 px (presenter mode) they overlapped
+        fig.update_layout(height=380, margin=dict(b=110), legend=dict(orientation="h", yanchor="top", y=-0.38))
+    return figs
 
 
 def loss_card(spec: LossSpec) -> None:

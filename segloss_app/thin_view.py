@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from segloss_core import figures as F
+from segloss_core.figure_style import TEMPLATE
 from segloss_core.registry import REGISTRY
 
 MODES = {"gaps": "gaps (cut the vessel)", "thin": "thin by one pixel", "thicken": "thicken by one pixel",
@@ -129,7 +130,7 @@ def sweep_figure(curves: pd.DataFrame, keys) -> go.Figure:
             rise = c.value - c.value.iloc[0]
             fig.add_trace(go.Scatter(x=c.level, y=rise, mode="lines+markers", name=f"{k} ({proto})",
                                      line=dict(color=style["color"], dash=dash), legendgroup=k))
-    fig.update_layout(template="plotly_white", height=420, xaxis_title="one-pixel gaps (level)",
+    fig.update_layout(template=TEMPLATE, height=420, xaxis_title="one-pixel gaps (level)",
                       yaxis_title="loss − loss of the intact vessel", legend_title="loss (ladder)",
                       margin=dict(l=10, r=10, t=30, b=10))
     return fig

@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from segloss_core.figure_style import TEMPLATE
 from segloss_core.figures import line_style
 from segloss_core.train import TrainConfig, TrainResult, overlay_rgb, train
 
@@ -90,7 +91,7 @@ def animation_figure(res: TrainResult, active: int = 0, image: int = 0, cols: in
     pause = dict(label="❚❚ Pause", method="animate",
                  args=[[None], dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0), mode="next")])
     fig.update_layout(
-        template="plotly_white", height=230 * rows + 150, margin=dict(l=10, r=10, t=60, b=10),
+        template=TEMPLATE, height=230 * rows + 150, margin=dict(l=10, r=10, t=60, b=10),
         updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0, y=-0.02, xanchor="left",
                           yanchor="top", pad=dict(r=10, t=10), buttons=[play, pause])],
         sliders=[dict(active=active, x=0.16, y=-0.02, len=0.84, xanchor="left", yanchor="top", pad=dict(t=10),
@@ -124,9 +125,9 @@ def curves_figure(res: TrainResult) -> go.Figure:
                     line=dict(color=st_["color"], dash={"all": "solid", "small": "dash", "large": "dot"}[obj]),
                     hovertemplate=f"{lab} ({obj})<br>step %{{x}}<br>{col} %{{y:.4g}}<extra></extra>"),
                     row=j // 3 + 1, col=j % 3 + 1)
-    fig.update_yaxes(type="log", row=2, col=2)
+    fig.update_yaxes(type="log", dtick=1, row=2, col=2)  # decades only: 10⁻³, 10⁻² (no "2, 5" between them)
     fig.update_xaxes(title_text="step", row=2)
-    fig.update_layout(template="plotly_white", height=620, margin=dict(l=20, r=20, t=60, b=20),
+    fig.update_layout(template=TEMPLATE, height=620, margin=dict(l=20, r=20, t=60, b=20),
                       legend=dict(orientation="h", y=-0.12))
     return fig
 
