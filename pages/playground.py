@@ -363,6 +363,11 @@ PAGE_CSS = """
 .st-key-pg_first [data-testid="stSlider"] { margin-bottom: -0.4rem; }
 </style>
 """
+PRESENT_NOTICE_CSS = """
+<style>
+.st-key-pg_notice p { font-size: 1.1rem !important; line-height: 1.45; }
+</style>
+"""  # presenter mode: the two computed lines still fit the first screen at 1280×720
 PLAYER_HELP = ("**k** scales the errors: level k of N removes round(k·FN/N) object pixels and adds round(k·FP/N) "
                "background pixels with the same patterns, shift and seed (k = N is the prediction the sliders "
                "make; k = 0 has no FN/FP, only the shift). ▶ Play and the slider step k in the browser. Overlay "
@@ -418,7 +423,7 @@ def player_section(gt: np.ndarray, pred: dict[str, Any], params_json: str, table
     masks, counts, curves, box, images = player_curves(gt, pred, keys, steps, params_json, values)
     pinned = ss.get(PL.PIN_KEY)
     fig = SF.pair_player(gt, masks, curves, counts, box=box, pinned=pinned["curves"] if pinned else None,
-                         font=16 if present else 12, height=440 if present else 370, images=images)
+                         font=16 if present else 12, height=385 if present else 370, images=images)
     st.plotly_chart(fig, key="pg_player", config={"displayModeBar": False})
     ss["_pg_last"] = PL.snapshot(changed_values(), values, curves, counts[-1])
     diff = PL.settings_diff(pinned["settings"], changed_values()) if pinned else ""
@@ -442,12 +447,12 @@ def player_section(gt: np.ndarray, pred: dict[str, Any], params_json: str, table
 # ---------------------------------------------------------------------------------------------
 # The page
 # ---------------------------------------------------------------------------------------------
-present = page_header(
+present = page_header(  # presenter mode: no intro line, the first screen needs the height
     "Playground",
+    "" if is_present() else
     "Make a prediction worse with the FN and FP sliders and read every loss. The link keeps every setting.",
 )
-if not present:
-    st.markdown(PAGE_CSS, unsafe_allow_html=True)
+st.markdown(PRESENT_NOTICE_CSS if present else PAGE_CSS, unsafe_allow_html=True)
 restore_state()
 sidebar(present)
 lesson_box("playground")

@@ -157,7 +157,7 @@ def notice_ladder(curves: dict[str, Sequence[float]], counts: Sequence[dict[str,
     top, low, falls = _extremes(pairs)
     s = f"k = 0 → {n} (FN {int(counts[0]['fn']):,} → {int(last['fn']):,}, FP {int(counts[0]['fp']):,} → {int(last['fp']):,} px): "
     if top is not None and top != low:
-        s += (f"**{_name(top)}** changes the most ({_change(*pairs[top])}), **{_name(low)}** the least "
+        s += (f"**{_name(top)}** changes most ({_change(*pairs[top])}), **{_name(low)}** least "
               f"({_change(*pairs[low])})")
     elif top is not None:
         s += f"**{_name(top)}** {_change(*pairs[top])}"
@@ -181,7 +181,7 @@ def notice_second(values: dict[str, float], metrics: dict[str, Any], soft: np.nd
             return head + "; ".join(f"**{_name(k)}** {_change(*pairs[k])}" for k in common[:3]) + "."
         if top == low:
             return head + f"**{_name(top)}** {_change(*pairs[top])}."
-        return (head + f"**{_name(top)}** changes the most ({_change(*pairs[top])}), **{_name(low)}** the least "
+        return (head + f"**{_name(top)}** changes most ({_change(*pairs[top])}), **{_name(low)}** least "
                 f"({_change(*pairs[low])}).")
     if "dice" not in values or metrics.get("dice") is None:
         return "Pin this setting as A, then change a control to compare B with it."
@@ -190,11 +190,10 @@ def notice_second(values: dict[str, float], metrics: dict[str, Any], soft: np.nd
     tn = ~g & ~h
     mass = float(np.asarray(soft, np.float64)[tn].sum())
     npix = int(g.sum())
-    s = f"Hard Dice **{d:.3f}** (threshold 0.5), soft Dice loss **{number(loss)}**"
+    s = f"Hard Dice **{d:.3f}**, soft Dice loss **{number(loss)}**"
     if mass >= 0.5:
-        rel = f", {number(mass / npix)}× the object ({npix:,} px)" if npix else ""
-        s += (f": the probability left on {int(tn.sum()):,} true-negative pixels is {mass:,.0f} px of "
-              f"false-positive mass{rel}.")
+        rel = f", {number(mass / npix)}× the object" if npix else ""
+        s += f": the probability left on {int(tn.sum()):,} true negatives is {mass:,.0f} px of false-positive mass{rel}."
     else:
         s += ": no probability is left on the true negatives."
     return s

@@ -310,7 +310,7 @@ def pair_player(gt: np.ndarray, preds: np.ndarray, values: dict[str, Sequence[fl
                      "hoverinfo": "skip", "marker": {"size": 10, "color": colors[i], "line": {"color": "#000", "width": 1}},
                      "xaxis": "x2", "yaxis": "y2"})
     bars_x0 = 0.5 + 0.17 * font / 12
-    top, bottom = (0.56, 1.0), (0.0, 0.36)
+    top, bottom = ((0.56, 1.0), (0.0, 0.36)) if font < 14 else ((0.63, 1.0), (0.0, 0.42))  # large fonts: taller bars
     curves_title = "each loss vs k (scaled to its own range)" if not pinned else \
         f"each loss vs k (own range); dotted: pinned {pinned_label}"
     notes = [{"text": t, "x": x, "y": y, "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom",
@@ -328,7 +328,8 @@ def pair_player(gt: np.ndarray, preds: np.ndarray, values: dict[str, Sequence[fl
         "yaxis2": {"anchor": "x2", "domain": list(top), "range": [-0.08, 1.08], "showticklabels": False,
                    "zeroline": False},
         "xaxis3": {"anchor": "y3", "domain": [bars_x0, 1.0], "range": [-0.1, 1.45], "visible": False},
-        "yaxis3": {"anchor": "x3", "domain": list(bottom), "autorange": "reversed", "tickfont": {"size": font}},
+        "yaxis3": {"anchor": "x3", "domain": list(bottom), "autorange": "reversed", "tickfont": {"size": font},
+                   "dtick": 1},
         "annotations": notes, "updatemenus": menus, "sliders": sliders,
     }
     frames = []

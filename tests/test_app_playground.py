@@ -361,13 +361,13 @@ def test_what_to_notice_is_computed_from_the_numbers_shown(first_screen):
     ratio = {n: v[-1] / v[0] for n, v in curves.items() if v[0] > 0 and v[-1] > 0}
     top = max(ratio, key=lambda n: abs(np.log(ratio[n])))
     low = min(ratio, key=lambda n: abs(np.log(ratio[n])))
-    assert f"**{top}** changes the most ({number(curves[top][0])} → {number(curves[top][-1])}" in line1
-    assert f"**{low}** the least ({number(curves[low][0])} → {number(curves[low][-1])}" in line1
+    assert f"**{top}** changes most ({number(curves[top][0])} → {number(curves[top][-1])}" in line1
+    assert f"**{low}** least ({number(curves[low][0])} → {number(curves[low][-1])}" in line1
     m, table = metrics(at), loss_values(at)
-    assert f"Hard Dice **{m['Dice']}**" in line2 and f"soft Dice loss **{number(table['Dice loss'])}**" in line2
+    assert f"Hard Dice **{m['Dice']}**, soft Dice loss **{number(table['Dice loss'])}**" in line2
     gt = at.session_state["_pg_gt"]
     tn = int(at.session_state["_pg_pred"].size - (gt | at.session_state["_pg_pred"]).sum())
-    assert f"left on {tn:,} true-negative pixels is {tn * 0.01:,.0f} px" in line2
+    assert f"left on {tn:,} true negatives is {tn * 0.01:,.0f} px" in line2
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import math
 
 import pytest
 
+from conftest import SHOTS
+
 FN = "False negatives (of the object)"
 FN_PX = "False negatives (pixels)"
 BARS = "pg_bars"  # widget key of the loss-value bar chart
@@ -131,4 +133,74 @@ def test_csv_download_arrives_and_parses(app, tmp_path):
             assert value == pytest.approx(shown[name], rel=1e-4, abs=1e-7), name
             matched += 1
     assert matched >= 20, (sorted(shown), list(df["name"]))
+    app.assert_no_errors()
+
+
+# ---------------------------------------------------------------------------------------------
+# One screen at projector size: the main figure, its controls and "what to notice"
+# ---------------------------------------------------------------------------------------------
+PLAYER = ".st-key-pg_player"
+
+
+def _box(app, selector: str) -> dict:
+    loc = app.page.locator(selector).first
+    loc.wait_for(state="visible", timeout=30_000)
+    return loc.bounding_box()
+
+
+def _player_title(app) -> str:
+    """The overlay's title in the drawn SVG (it carries the level: 'k = 10 of 10: FN … · FP … px')."""
+    return app.page.evaluate(
+        """(sel) => { const t = [...document.querySelectorAll(sel + ' .annotation-text')]
+                        .map(e => e.textContent).find(s => s.startsWith('k = '));
+                      return t || ''; }""", PLAYER)
+
+
+@pytest.mark.parametrize("size,query", [((1280, 720), ""), ((1280, 720), "?present=1"), ((1400, 900), "")],
+                         ids=["1280x720", "1280x720-present", "1400x900"])
+def test_first_screen_holds_the_figure_its_controls_and_the_notice(app, size, query):
+    w, h = size
+    app.page.set_viewport_size({"width": w, "height": h})
+    app.goto("/" + query)
+    app.page.wait_for_function("(sel) => !!document.querySelector(sel + ' .main-svg')", arg=PLAYER, timeout=30_000)
+    fig = _box(app, PLAYER)
+    assert 0 <= fig["y"] < h and fig["y"] + fig["height"] <= h, fig  # the whole main figure on the first screen
+    for label in (FN, "False positives (of the object)", "Confidence c"):
+        b = app.slider(label).bounding_box()
+        assert b["y"] + b["height"] <= h, (label, b)
+        assert b["x"] + b["width"] <= fig["x"] + 5, (label, b, fig)  # beside the figure, on its left
+    assert app.page.get_by_text("Hard prediction (c = 1)").bounding_box()["y"] < h
+    notice = _box(app, ".st-key-pg_notice")
+    assert notice["y"] + notice["height"] <= h, notice  # both lines
+    assert "What to notice." in app.page.locator(".st-key-pg_notice").inner_text()
+    assert _player_title(app).startswith("k = 10 of 10")
+    app.assert_no_errors()
+    name = f"playground-first-screen-{w}x{h}{'-present' if query else ''}"
+    app.page.screenshot(path=str(SHOTS / f"{name}.png"))  # the first screen as a person sees it
+
+
+def test_play_steps_the_level_and_a_drag_updates_the_player(app):
+    app.page.set_viewport_size({"width": 1280, "height": 720})
+    app.goto("/")
+    app.page.wait_for_function("(sel) => !!document.querySelector(sel + ' .main-svg')", arg=PLAYER, timeout=30_000)
+    start = _player_title(app)
+    assert start.startswith("k = 10 of 10: FN 131 · FP 131 px"), start
+    app.page.locator(f"{PLAYER} .updatemenu-button").filter(has_text="Play").first.click()
+    seen = set()
+    for _ in range(60):  # 11 frames of 350 ms: sample the title while it plays
+        seen.add(_player_title(app).split(":")[0])
+        if len(seen) >= 3:
+            break
+        app.page.wait_for_timeout(100)
+    assert len(seen) >= 3, seen  # the frame changed in the browser (no rerun)
+    assert any(s.startswith("k = 0 ") or s.startswith("k = 1 ") or s.startswith("k = 2 ") for s in seen), seen
+    # a drag on the FN slider reruns the page: the player's last level follows the new amount
+    app.page.wait_for_timeout(4_500)  # let the animation end
+    app.drag_slider(FN, 60)
+    app.wait_until(lambda: app.slider_value(FN) != "0.10", what="the FN slider to move")
+    app.wait_idle()
+    app.wait_until(lambda: "FN 131 ·" not in _player_title(app) and _player_title(app).startswith("k = 10 of 10"),
+                   what="the player to show the new FN amount")
+    fn = float(app.slider_value(FN))
+    assert f"FN {round(fn * 1312):,} ·" in _player_title(app), (fn, _player_title(app))
     app.assert_no_errors()
