@@ -56,3 +56,19 @@ def test_scipy_fallback_equals_scipy(monkeypatch):
     monkeypatch.setattr(D, "two_sided_distance", D._two_sided_scipy)
     for m in _masks()[::7]:
         np.testing.assert_array_equal(D.contour_distance(m), _scipy_contour(m))
+
+
+def test_above_equals_the_torch_comparison():
+    """distance.above / above_tensor (NumPy on the CPU) against torch's own comparison."""
+    import torch
+    rng = np.random.default_rng(0)
+    base = np.concatenate([rng.normal(size=200), [0.0, -0.0, 0.5, np.nextafter(0.5, 1), np.nextafter(0, -1),
+                                                 np.inf, -np.inf, np.nan]])
+    for dtype in (torch.float32, torch.float64, torch.float16):
+        t = torch.as_tensor(base, dtype=dtype).reshape(1, 1, 13, 16)
+        views = [t, t.expand(3, 1, 13, 16), t.transpose(2, 3), t.clone().requires_grad_(True)]
+        for v in views:
+            for thr in (0, 0.5):
+                want = (v.detach() > thr)
+                np.testing.assert_array_equal(D.above(v, thr), want.numpy())
+                assert torch.equal(D.above_tensor(v, thr), want)

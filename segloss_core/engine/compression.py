@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..distance import MapView, TargetMaps
+from ..distance import MapView, TargetMaps, above
 
 
 @dataclass
@@ -93,7 +93,7 @@ class Ranks:
 
 def _labels(target: torch.Tensor) -> np.ndarray:
     """``(B|1, N)`` uint8 foreground indicator."""
-    return (target.detach() > 0.5).reshape(target.shape[0], -1).cpu().numpy().view(np.uint8)
+    return above(target, 0.5).reshape(target.shape[0], -1).view(np.uint8)
 
 
 def compress(logits: torch.Tensor, target: torch.Tensor, max_fraction: float = 0.25,

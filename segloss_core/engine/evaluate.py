@@ -22,7 +22,7 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 
-from ..distance import TargetMaps
+from ..distance import TargetMaps, above
 from ..registry import get
 from ..tensors import check_pair, logits_from_probs, probs, weighted_pixels
 from .compression import Compressed, Ranks, compress, compress_with_maps
@@ -84,7 +84,7 @@ class _Inputs:
         # labels: the (1|B, N) bool ground truth when the caller has it in NumPy (no torch op: small torch
         # ops on 65 536 pixels run on two threads and wait ~ms for the second one on a loaded machine)
         self.labels = Lazy(lambda: labels if labels is not None else
-                           (target.detach() > 0.5).reshape(target.shape[0], -1).cpu().numpy())
+                           above(target, 0.5).reshape(target.shape[0], -1))
         self.profile = Lazy(lambda: two_valued(batch.values(), self.labels(), batch.lo, batch.hi, batch.scanned)
                             if compressing else None)
         self.z_two = Lazy(lambda: batch.logits_of(np.stack([self.profile().lo, self.profile().hi], 1)))
@@ -105,7 +105,7 @@ class _Inputs:
         """The thresholded prediction (logit > 0) ``(B, 1, *spatial)`` bool."""
         prof = self.profile()
         if prof is None:
-            return (self.batch.logits.detach() > 0).cpu().numpy()
+            return above(self.batch.logits, 0)
         pos = (self.z_two() > 0).cpu().numpy()  # (B, 2): the lo and hi values' side
         if pos[:, 0].any() or not pos[:, 1].all():
             hard = np.where(prof.is_hi, pos[:, 1:], pos[:, :1])

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..distance import above_tensor
+
 REGIONS = ("tp", "fp", "fn", "tn")
 
 
@@ -33,9 +35,9 @@ def region_index(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def _masks(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(pred (B, M), gt (1|B, M))`` bool masks of the thresholded prediction and the ground truth."""
-    if logits.shape[1] == 1:
-        pred = logits.detach() > 0
-        gt = target > 0.5
+    if logits.shape[1] == 1:  # in NumPy on the CPU (distance.above: no OpenMP wait)
+        pred = above_tensor(logits, 0)
+        gt = above_tensor(target, 0.5)
     else:
         k = logits.shape[1]
         pred = torch.nn.functional.one_hot(logits.detach().argmax(1), k).movedim(-1, 1)[:, 1:].bool()
