@@ -124,58 +124,63 @@ def _overlay_png(gt: np.ndarray, pred: np.ndarray, box: tuple[slice, slice], sca
 def level_player(curves: pd.DataFrame, masks: dict, predictions: dict, keys: Sequence[str],
                  boxes: dict[str, tuple[slice, slice]], *, start: int = 0, font: int = 12) -> go.Figure:
     """Overlays of level k (large, small) beside the ``keys`` curves of the small object with a
-    marker at k; frames for every level, played in the browser."""
+    marker at k; frames for every level, played in the browser.
+
+    Built as dictionaries and wrapped unvalidated (:class:`FramedFigure`), the overlays encoded as
+    fast PNGs (compression level 1): 41 levels × 2 overlays through the object API and optimized
+    PNG encoding took 3-4 s on the loaded 2-core machine. The tests validate the dictionary once."""
     keys = [k for k in keys if k in set(curves["loss"])][:8]
     levels = sorted(set(curves["level"]))
-    fig = make_subplots(rows=1, cols=3, column_widths=[0.25, 0.25, 0.5], horizontal_spacing=0.05,
-                        subplot_titles=["large", "small", "Selected losses, small object (normalized)"])
+    grid = Grid(1, 3, titles=["large", "small", "Selected losses, small object (normalized)"], h_spacing=0.05,
+                column_widths=[0.25, 0.25, 0.5], title_font=font)
     side = {o: max(boxes[o][0].stop - boxes[o][0].start, boxes[o][1].stop - boxes[o][1].start) for o in ("large", "small")}
     scale = {o: max(1, int(240 // max(side[o], 1))) for o in ("large", "small")}
     counts = curves[curves["loss"] == curves["loss"].iloc[0]].set_index(["object", "level"])
+    pngs = {o: {lv: _overlay_png(masks[o], predictions[o][lv], boxes[o], scale[o], optimize=False) for lv in levels}
+            for o in ("large", "small")}
 
     def title(o: str, k: int) -> str:
         c = counts.loc[(o, k)]
         return (f"{o.capitalize()} object, k = {k}: FN {int(c['fn'])}, FP {int(c['fp'])}"
                 f"<br>(zoom ×{scale[o]}, {side[o]} px shown)")
 
-    def images(k: int):
-        return [go.Image(source=_overlay_png(masks[o], predictions[o][k], boxes[o], scale[o]), hoverinfo="skip")
-                for o in ("large", "small")]
+    def images(k: int) -> list[dict]:
+        return [{"type": "image", "source": pngs[o][k], "hoverinfo": "skip", "xaxis": Grid.ref("x", j + 1),
+                 "yaxis": Grid.ref("y", j + 1)} for j, o in enumerate(("large", "small"))]
 
-    for j, tr in enumerate(images(start)):
-        fig.add_trace(tr, row=1, col=j + 1)
     small = curves[curves["object"] == "small"]
+    by = {(k, lv): float(v) for k, lv, v in zip(small["loss"], small["level"], small["value_norm"])}
+    data = images(start)
     for i, k in enumerate(keys):
         d = small[small["loss"] == k].sort_values("level")
-        fig.add_trace(go.Scatter(x=d["level"], y=d["value_norm"], mode="lines", name=_short(k),
-                                 line=dict(color=OKABE_ITO[i % len(OKABE_ITO)], width=2)), row=1, col=3)
-    n_static = len(fig.data)
+        data.append({"type": "scatter", "x": d["level"].to_list(), "y": d["value_norm"].to_list(), "mode": "lines",
+                     "name": _short(k), "line": {"color": OKABE_ITO[i % len(OKABE_ITO)], "width": 2},
+                     "xaxis": "x3", "yaxis": "y3"})
+    markers = []
     for i, k in enumerate(keys):
-        d = small[(small["loss"] == k) & (small["level"] == start)]
-        fig.add_trace(go.Scatter(x=d["level"], y=d["value_norm"], mode="markers", showlegend=False, hoverinfo="skip",
-                                 marker=dict(size=11, color=OKABE_ITO[i % len(OKABE_ITO)], line=dict(color="#000", width=1))),
-                      row=1, col=3)
-    markers = list(range(n_static, len(fig.data)))
-    by = {(k, lv): float(v) for k, lv, v in zip(small["loss"], small["level"], small["value_norm"])}
-    frames = []
-    for lv in levels:
-        data = images(lv) + [go.Scatter(x=[lv], y=[by.get((k, lv), np.nan)]) for k in keys]
-        frames.append(go.Frame(name=str(lv), data=data, traces=[0, 1] + markers,
-                               layout=go.Layout(annotations=[dict(text=title("large", lv)), dict(text=title("small", lv))])))
-    fig.frames = frames
-    fig.layout.annotations[0].text = title("large", start)
-    fig.layout.annotations[1].text = title("small", start)
+        markers.append(len(data))
+        data.append({"type": "scatter", "x": [start], "y": [by.get((k, start))], "mode": "markers",
+                     "showlegend": False, "hoverinfo": "skip", "xaxis": "x3", "yaxis": "y3",
+                     "marker": {"size": 11, "color": OKABE_ITO[i % len(OKABE_ITO)],
+                                "line": {"color": "#000", "width": 1}}})
+    notes = grid.layout["annotations"]
+    notes[0]["text"], notes[1]["text"] = title("large", start), title("small", start)
+    frames = [{"name": str(lv), "data": images(lv) + [{"type": "scatter", "x": [lv], "y": [by.get((k, lv))]}
+                                                      for k in keys],
+               "traces": [0, 1] + markers,
+               "layout": {"annotations": [{**notes[0], "text": title("large", lv)},
+                                          {**notes[1], "text": title("small", lv)}, notes[2]]}}
+              for lv in levels]
+    layout = dict(grid.layout)
     for ax in ("xaxis", "yaxis", "xaxis2", "yaxis2"):
-        fig.layout[ax].update(visible=False)
-    fig.update_yaxes(range=[-0.05, 1.05], row=1, col=3)
-    fig.update_xaxes(title_text="error level k", row=1, col=3)
-    fig.update_annotations(font_size=font)
+        layout[ax] = {**layout[ax], "visible": False}
+    layout["yaxis3"] = {**layout["yaxis3"], "range": [-0.05, 1.05]}
+    layout["xaxis3"] = {**layout["xaxis3"], "title": {"text": "error level k"}}
     menus, sliders = player_controls(levels, start, font)
-    fig.update_layout(
-        template="plotly_white", height=560, margin=dict(l=10, r=10, t=70, b=170),
-        legend=dict(orientation="h", y=-0.5, yanchor="top", font=dict(size=font)),
-        updatemenus=menus, sliders=sliders)
-    return fig
+    layout.update(template=template_dict(), height=560, margin={"l": 10, "r": 10, "t": 70, "b": 170},
+                  legend={"orientation": "h", "y": -0.5, "yanchor": "top", "font": {"size": font}},
+                  updatemenus=menus, sliders=sliders)
+    return FramedFigure({"data": data, "layout": layout}, frames)
 
 
 def player_controls(levels: Sequence[int], start: int, font: int, *, duration: int = 350, menu_y: float = -0.14,

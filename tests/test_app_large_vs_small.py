@@ -115,6 +115,9 @@ def test_level_player_frames(default_page, survey):
     marker_y = [d["y"][0] for d in f20["data"][2:]]
     want = [float(small[small.loss == k].value_norm.iloc[0]) for k in ca.PLAYER_DEFAULT]
     assert marker_y == pytest.approx(want)
+    import plotly.graph_objects as go
+    go.Figure(fig)  # the figure is built unvalidated: what the browser gets must pass plotly's validation
+    assert fig["data"][0]["type"] == "image" and fig["data"][0]["source"].startswith("data:image/png;base64,")
 
 
 def test_pin_a_protocol_and_compare():
