@@ -172,7 +172,8 @@ if not present:
         st.slider("Spread (distance px / noise σ / blur σ)", 0.25, 50.0, step=0.25, key="tune_spread")
         st.selectbox("Grid resolution", RESOLUTIONS, key="tune_res",
                      format_func=lambda n: "auto (by cost)" if n == 0 else f"{n}×{n}")
-st.latex(spec.formula)
+if not present:  # presenter mode: the formula and the protocol go under the figure (first screen: the curve)
+    st.latex(spec.formula)
 
 obj = st.session_state["tune_obj"]
 given = V.given_gt() if obj == "given" else None
@@ -198,8 +199,10 @@ except ValueError as exc:
     show_error(exc)
     st.stop()
 digest = V.gt_digest(given, gpred)
-st.caption(f"Protocol: {setup.describe()}. The survey's protocol (FN = FP, two values) hides parameters such as "
-           "focal γ; the sidebar offers protocols and confidence spreads under which they act.")
+PROTOCOL_NOTE = (f"Protocol: {setup.describe()}. The survey's protocol (FN = FP, two values) hides parameters such "
+                 "as focal γ; the sidebar offers protocols and confidence spreads under which they act.")
+if not present:
+    st.caption(PROTOCOL_NOTE)
 
 
 @st.fragment
@@ -225,10 +228,13 @@ def tune(key: str, skey: tuple, present: bool) -> None:
             st.caption("Pinned A: " + ", ".join(f"{k} = {V.fmt(v)}" for k, v in pinned.items()
                                                  if spec.param(k).numeric and v is not None))
     level = int(st.session_state["tune_level"])
-    with right:
+    # presenter mode: the level slider and the toggle under the parameters, so that the curve starts on the
+    # first 1280x720 screen (above the curve they pushed it half off it)
+    with left if present else right:
         st.slider("Error level k (where the ratios and the slope are read)", 0, setup.levels - 2, key="tune_level")
         level = int(st.session_state["tune_level"])
         normalized = st.toggle("Normalize each curve to [0, 1]", key="tune_norm")
+    with right:
         settings = {"B (current)": params}
         if pinned:
             settings["A (pinned)"] = {**params, **pinned}
@@ -384,3 +390,6 @@ def _url_values(key: str, params: dict) -> dict:
 
 
 tune(key, skey, present)
+if present:
+    st.latex(spec.formula)
+    st.caption(PROTOCOL_NOTE)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import RERUN_MS, SHOTS, App
+from conftest import FIRST_LOAD_MS, RERUN_MS, SHOTS, App
 
 PRESENTER = {"width": 1280, "height": 720}
 NORMAL = {"width": 1400, "height": 900}
@@ -120,7 +120,7 @@ CLIPPED_JS = """(withSidebar) => {
         const r = b.getBoundingClientRect();
         if (r.width === 0 || r.height === 0) return;
         if (!b.checkVisibility({opacityProperty: true, visibilityProperty: true})) return;
-        if (b.closest('[data-baseweb="tag"]')) return;  // a multiselect chip's remove button: see the docstring
+        if (b.closest('[data-testid="stMultiSelectTagsContainer"]')) return;  // a chip's remove button: see above
         const label = (b.innerText || b.getAttribute('aria-label') || '').trim().replace(/\\s+/g, ' ').slice(0, 40);
         const why = [];
         if (r.left < -0.5 || r.right > W + 0.5) why.push(`box ${Math.round(r.left)}..${Math.round(r.right)} outside 0..${W}`);
@@ -149,6 +149,10 @@ CLIPPED_JS = """(withSidebar) => {
     });
     return out;
 }"""
+
+SKELETONS_JS = """() => [...document.querySelectorAll('[data-testid="stSkeleton"]')].map(s => {
+    const h = s.closest('[class*="st-key-"]');
+    return h ? [...h.classList].find(c => c.startsWith('st-key-')).slice(7) : 'an element without key'; })"""
 
 CHARTS_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stPlotlyChart"]')]
     .filter(c => c.querySelector('.js-plotly-plot svg.main-svg text')).length"""
@@ -195,8 +199,13 @@ def _open(app_browser, app_url, path: str, viewport: dict) -> tuple[App, object]
     # the script has finished, but the browser may still be loading the code of some elements
     # (Streamlit draws a grey stSkeleton box until a lazily loaded widget's code has arrived): a page
     # measured then has buttons without labels and charts without SVG, and would pass vacuously
-    app.page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
-                               timeout=RERUN_MS, polling=200)
+    try:
+        app.page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
+                                   timeout=FIRST_LOAD_MS, polling=200)
+    except Exception:
+        still = app.page.evaluate(SKELETONS_JS)
+        context.close()
+        raise AssertionError(f"{path}: elements still not drawn after {FIRST_LOAD_MS / 1000:.0f} s: {still}")
     app._settle_charts()
     app.page.wait_for_timeout(300)  # plotly's responsive re-layout after the last chart appears
     return app, context
