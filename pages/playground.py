@@ -457,9 +457,7 @@ restore_state()
 sidebar(present)
 lesson_box("playground")
 
-first = st.container(key="pg_first")
-ctrl, fig_col = first.columns([1, 2.3] if present else [1, 2.6], gap="medium")
-metrics_box = st.container()
+top = st.container()  # the first screen and the results: one fragment (filled below)
 st.subheader("Ground truth and prediction")
 col_gt, col_pred = st.columns(2, gap="large")
 with col_gt:
@@ -472,21 +470,17 @@ with col_gt:
         for n in gt_notes:
             st.caption(n)
 if gt is None:
-    with fig_col:
+    with top:
         st.info("No ground truth yet: choose or make one under *Ground truth and prediction* below.")
     push_url()
     st.stop()
-
-pred = I.prediction_ui(gt, present, original, ctrl, col_pred)
-if pred is None:
-    with fig_col:
+with col_pred:
+    pred_details = I.prediction_details_ui(gt, present, original)
+if pred_details is None:
+    with top:
         st.info("No prediction yet: see *Prediction* below.")
     push_url()
     st.stop()
-st.session_state["_pg_pred"] = pred["hard"]  # the Tune page can start its error ladder from this pair
-with col_pred:
-    for m in pred["messages"]:
-        st.info(m)
 if not gt.any():
     with col_gt:
         st.info("The ground truth is empty. The losses are still defined and computed "
@@ -506,24 +500,43 @@ with st.expander("Loss parameters", expanded="pg_ploss" in st.query_params):
             for k, d in params.items() for p, v in d.items()))
 params_json = C.params_key(params)
 
-try:
-    with st.spinner(f"Computing {len(KEYS)} losses and their gradients…"):
-        report = C.pair_values(gt, pred["soft"], tuple(KEYS), params_json)
-except ValueError as exc:
-    show_error(exc)
-    push_url()
-    st.stop()
 
-with ctrl:
-    pin_buttons()
-    c = report["counts"] if pred["counts"] is None else pred["counts"]
-    st.caption(f"TP {int(c['tp']):,} · FP {int(c['fp']):,} · FN {int(c['fn']):,} · TN {int(c['tn']):,} pixels")
-with fig_col:
-    player_section(gt, pred, params_json, report["table"], report["metrics"], present)
-with metrics_box:
+@st.fragment
+def results(gt: np.ndarray, pred_details: dict[str, Any], params_json: str, present: bool) -> None:
+    """Everything the first screen's controls change (the prediction, the player, the values, the
+    metrics, the gradient maps): a move of FN, FP, c or the hard toggle reruns this alone, not the
+    sidebar, the pickers below or the parameter widgets."""
+    ctrl, fig_col = st.columns([1, 2.3] if present else [1, 2.6], gap="medium")
+    with ctrl:
+        pred = I.prediction_controls_ui(gt, pred_details)
+    if pred is None:
+        push_url()
+        return
+    st.session_state["_pg_pred"] = pred["hard"]  # the Tune page can start its error ladder from this pair
+    try:
+        with st.spinner(f"Computing {len(KEYS)} losses and their gradients…"):
+            report = C.pair_values(gt, pred["soft"], tuple(KEYS), params_json)
+    except ValueError as exc:
+        show_error(exc)
+        push_url()
+        return
+    with ctrl:
+        pin_buttons()
+        c = report["counts"] if pred["counts"] is None else pred["counts"]
+        st.caption(f"TP {int(c['tp']):,} · FP {int(c['fp']):,} · FN {int(c['fn']):,} · TN {int(c['tn']):,} pixels")
+    with fig_col:
+        player_section(gt, pred, params_json, report["table"], report["metrics"], present)
+    for m in pred["messages"]:
+        st.info(m)
     metrics_row(report["metrics"], present)
     TVW.topology_row(gt, pred["soft"] > 0.5)  # components, holes, clDice, skeleton recall/precision
-pinned = st.session_state.get(PL.PIN_KEY)
-values_section(report["table"], pinned["values"] if pinned else None)
-gradients_section(gt, pred["soft"], params_json, present)
+    pinned = st.session_state.get(PL.PIN_KEY)
+    values_section(report["table"], pinned["values"] if pinned else None)
+    gradients_section(gt, pred["soft"], params_json, present)
+    push_url()
+
+
+with top:
+    with st.container(key="pg_first"):
+        results(gt, pred_details, params_json, present)
 push_url()

@@ -257,103 +257,117 @@ def error_pixels(fn: float, fp: float, units: str, npix: int) -> tuple[int, int]
     return int(round(float(fn))), int(round(float(fp)))
 
 
-def prediction_ui(gt: np.ndarray, present: bool, original: tuple[int, int] | None, controls, details
-                  ) -> dict[str, Any] | None:
-    """The prediction controls; returns ``{"hard", "soft", "counts", "messages", "source"}`` (with the
-    perturbation's settings under ``"perturb"``) or None. FN / FP / confidence / hard go into
-    ``controls``, the rest into ``details`` (two containers)."""
+def prediction_details_ui(gt: np.ndarray, present: bool, original: tuple[int, int] | None) -> dict[str, Any] | None:
+    """The prediction's settings that are not on the first screen (source, blur, units, patterns,
+    shift, seed; the canvas or the uploader), drawn where this is called. Returns what
+    :func:`prediction_controls_ui` needs (``{"source", "blur", ...}``) or None when there is no
+    prediction yet (the reason is on the page)."""
     ss = st.session_state
     npix = int(gt.sum())
     ss["_pg_npix"] = npix
-    with details:
-        st.subheader("Prediction")
-        src = _source_radio(PRED_SOURCES, "pg_pred", "perturb", present)
-        blur = float(ss.get("pg_blur", 0.0))
-        if not present:
-            blur = float(st.slider("Blur σ (px)", 0.0, 5.0, step=0.1, key="pg_blur", help="softens the edges"))
+    st.subheader("Prediction")
+    src = _source_radio(PRED_SOURCES, "pg_pred", "perturb", present)
+    blur = float(ss.get("pg_blur", 0.0))
+    if not present:
+        blur = float(st.slider("Blur σ (px)", 0.0, 5.0, step=0.1, key="pg_blur", help="softens the edges"))
+    out: dict[str, Any] = {"source": src, "blur": blur, "npix": npix}
     try:
         if src == "perturb":
-            return _perturb_ui(gt, npix, blur, present, controls, details)
-        conf = _confidence_ui(controls)
+            units = ss.get("pg_units", "fraction")
+            if not present:
+                units = st.radio("Errors in", UNITS, key="pg_units", horizontal=True, on_change=_units_changed,
+                                 format_func={"pixels": "pixels", "fraction": "fraction of the object"}.get)
+            c1, c2 = st.columns(2)
+            fn_mode = c1.selectbox("FN pattern", FN_MODES, key="pg_fnmode",
+                                   help="boundary: peel from the edge; holes: round holes; noise: random pixels")
+            fp_mode = c2.selectbox("FP pattern", FP_MODES, key="pg_fpmode",
+                                   help="boundary: grow outward; blobs: separate round blobs; noise: random pixels")
+            dy, dx, seed = int(ss.get("pg_dy", 0)), int(ss.get("pg_dx", 0)), int(ss.get("pg_seed", 0))
+            if not present:
+                c1, c2, c3 = st.columns(3)
+                dy = c1.slider("Shift y (px)", -SHIFT_MAX, SHIFT_MAX, step=1, key="pg_dy")
+                dx = c2.slider("Shift x (px)", -SHIFT_MAX, SHIFT_MAX, step=1, key="pg_dx")
+                seed = int(c3.number_input("Seed", 0, 99999, step=1, key="pg_seed",
+                                           help="pattern of holes, blobs and noise"))
+            if units == "fraction" and npix == 0:
+                st.info("The ground truth is empty, so fractions of the object are 0 pixels: switch the units to "
+                        "pixels to add false positives.")
+            return {**out, "units": units, "fn_mode": fn_mode, "fp_mode": fp_mode, "dy": int(dy), "dx": int(dx),
+                    "seed": int(seed)}
         if src == "draw":
-            with controls:
-                st.caption("The prediction is drawn (below): the FN / FP sliders and ▶ Play need "
-                           "'Perturb the ground truth'.")
-            with details:
-                n = ss.get("_pg_pred_canvas_n", 0)
-                c1, c2, c3 = st.columns([1.2, 1.2, 1])
-                tool = c1.radio("Tool", ("Brush", "Eraser"), key="pg_pred_tool", horizontal=True)
-                width = c2.slider("Brush size", 2, 60, 18, key="pg_pred_brush")
-                c3.button("Clear", key="pg_pred_clear", on_click=_bump, args=("_pg_pred_canvas_n",))
-                mask, fabric, _ = CV.draw_mask(f"pg_pred_canvas_{n}", gt.shape, eraser=tool == "Eraser",
-                                               stroke_width=width, background=gt)
-                st.caption("Draw the prediction over the ground truth (light blue). The toolbar has undo and redo.")
-                if not mask.any():
-                    st.info("Nothing drawn yet: the prediction is empty (every pixel predicted background).")
-                _drawing_downloads(mask, fabric, "pg_pred", "prediction")
-            soft = C.soften_mask(mask, conf, blur)
-            return {"hard": mask, "soft": soft, "counts": None, "messages": [], "source": "draw"}
-        with controls:
-            st.caption("The prediction is uploaded (below): the FN / FP sliders and ▶ Play need "
-                       "'Perturb the ground truth'.")
-        with details:
-            arr, fname = _upload_ui("Prediction (mask or .npy probabilities)", "pg_pred_file", "probabilities",
-                                    "A .npy file may hold probabilities in [0, 1].")
-            if arr is None:
-                st.info("Upload a prediction of the same size as the ground truth.")
-                return None
-            if arr.shape != gt.shape and original is not None and arr.shape == original:
-                arr = CV.downsample_probs(arr, max(gt.shape))  # the ground truth's own downsampling
-            if arr.shape != gt.shape:
-                st.error(f"The prediction {plain(fname)} is {arr.shape[0]}×{arr.shape[1]} px but the ground truth is "
-                         f"{gt.shape[0]}×{gt.shape[1]} px: they must have the same size.")
-                return None
+            n = ss.get("_pg_pred_canvas_n", 0)
+            c1, c2, c3 = st.columns([1.2, 1.2, 1])
+            tool = c1.radio("Tool", ("Brush", "Eraser"), key="pg_pred_tool", horizontal=True)
+            width = c2.slider("Brush size", 2, 60, 18, key="pg_pred_brush")
+            c3.button("Clear", key="pg_pred_clear", on_click=_bump, args=("_pg_pred_canvas_n",))
+            mask, fabric, _ = CV.draw_mask(f"pg_pred_canvas_{n}", gt.shape, eraser=tool == "Eraser",
+                                           stroke_width=width, background=gt)
+            st.caption("Draw the prediction over the ground truth (light blue). The toolbar has undo and redo.")
+            if not mask.any():
+                st.info("Nothing drawn yet: the prediction is empty (every pixel predicted background).")
+            _drawing_downloads(mask, fabric, "pg_pred", "prediction")
+            return {**out, "mask": mask, "probabilities": None, "messages": []}
+        arr, fname = _upload_ui("Prediction (mask or .npy probabilities)", "pg_pred_file", "probabilities",
+                                "A .npy file may hold probabilities in [0, 1].")
+        if arr is None:
+            st.info("Upload a prediction of the same size as the ground truth.")
+            return None
+        if arr.shape != gt.shape and original is not None and arr.shape == original:
+            arr = CV.downsample_probs(arr, max(gt.shape))  # the ground truth's own downsampling
+        if arr.shape != gt.shape:
+            st.error(f"The prediction {plain(fname)} is {arr.shape[0]}×{arr.shape[1]} px but the ground truth is "
+                     f"{gt.shape[0]}×{gt.shape[1]} px: they must have the same size.")
+            return None
         if np.isin(arr, (0.0, 1.0)).all():
-            soft = C.soften_mask(arr > 0.5, conf, blur)
-            msg = "hard mask softened with the confidence c (and blur)"
-        else:
-            soft = np.asarray(arr, np.float32)
-            msg = "probabilities used as given (confidence and blur do not apply)"
-        return {"hard": soft > 0.5, "soft": soft, "counts": None, "messages": [f"{plain(fname)}: {msg}"],
-                "source": "upload"}
+            return {**out, "mask": arr > 0.5, "probabilities": None,
+                    "messages": [f"{plain(fname)}: hard mask softened with the confidence c (and blur)"]}
+        return {**out, "mask": None, "probabilities": np.asarray(arr, np.float32),
+                "messages": [f"{plain(fname)}: probabilities used as given (confidence and blur do not apply)"]}
     except ValueError as exc:
         show_error(exc)
         return None
 
 
-def _confidence_ui(controls) -> float:
-    """The hard toggle and the confidence slider (in ``controls``); returns c (1 when hard)."""
-    with controls:
-        hard = bool(st.session_state.get("pg_hard", False))
-        conf = st.slider("Confidence c", 0.501, 0.999, step=0.001, key="pg_conf", format="%.3f", disabled=hard,
-                         help="probability c inside the predicted mask and 1 − c outside")
-        hard = st.toggle("Hard prediction (c = 1)", key="pg_hard",
-                         help="probabilities exactly 0 and 1; the losses clamp their logs at 1e-7, so they stay "
-                              "finite. Gradients w.r.t. the logits then pass through a saturated sigmoid "
-                              "(p(1 − p) ≈ 1e-7): the overlap losses' nearly vanish")
+def prediction_controls_ui(gt: np.ndarray, details: dict[str, Any]) -> dict[str, Any] | None:
+    """The first screen's controls (FN and FP amounts for a perturbed prediction, the confidence and
+    the hard toggle), drawn where this is called; returns ``{"hard", "soft", "counts", "messages",
+    "source"}`` (with the perturbation's settings under ``"perturb"``) or None."""
+    ss = st.session_state
+    src, blur, npix = details["source"], details["blur"], details["npix"]
+    try:
+        if src == "perturb":
+            return _perturb_controls(gt, npix, blur, details)
+        conf = _confidence_ui()
+        st.caption(f"The prediction is {'drawn' if src == 'draw' else 'uploaded'} (below): the FN / FP sliders and "
+                   "▶ Play need 'Perturb the ground truth'.")
+        if details["probabilities"] is not None:
+            soft = details["probabilities"]
+            return {"hard": soft > 0.5, "soft": soft, "counts": None, "messages": details["messages"], "source": src}
+        soft = C.soften_mask(details["mask"], conf, blur)
+        return {"hard": details["mask"], "soft": soft, "counts": None, "messages": details["messages"], "source": src}
+    except ValueError as exc:
+        show_error(exc)
+        return None
+    finally:
+        ss["_pg_npix"] = npix
+
+
+def _confidence_ui() -> float:
+    """The confidence slider and the hard toggle; returns c (1 when hard)."""
+    hard = bool(st.session_state.get("pg_hard", False))
+    conf = st.slider("Confidence c", 0.501, 0.999, step=0.001, key="pg_conf", format="%.3f", disabled=hard,
+                     help="probability c inside the predicted mask and 1 − c outside")
+    hard = st.toggle("Hard prediction (c = 1)", key="pg_hard",
+                     help="probabilities exactly 0 and 1; the losses clamp their logs at 1e-7, so they stay "
+                          "finite. Gradients w.r.t. the logits then pass through a saturated sigmoid "
+                          "(p(1 − p) ≈ 1e-7): the overlap losses' nearly vanish")
     return 1.0 if hard else float(conf)
 
 
-def _perturb_ui(gt: np.ndarray, npix: int, blur: float, present: bool, controls, details) -> dict[str, Any] | None:
+def _perturb_controls(gt: np.ndarray, npix: int, blur: float, d: dict[str, Any]) -> dict[str, Any]:
     ss = st.session_state
     nbg = gt.size - npix
-    units = ss.get("pg_units", "fraction")
-    with details:
-        if not present:
-            units = st.radio("Errors in", UNITS, key="pg_units", horizontal=True, on_change=_units_changed,
-                             format_func={"pixels": "pixels", "fraction": "fraction of the object"}.get)
-        c1, c2 = st.columns(2)
-        fn_mode = c1.selectbox("FN pattern", FN_MODES, key="pg_fnmode",
-                               help="boundary: peel from the edge; holes: round holes; noise: random pixels")
-        fp_mode = c2.selectbox("FP pattern", FP_MODES, key="pg_fpmode",
-                               help="boundary: grow outward; blobs: separate round blobs; noise: random pixels")
-        dy, dx, seed = int(ss.get("pg_dy", 0)), int(ss.get("pg_dx", 0)), int(ss.get("pg_seed", 0))
-        if not present:
-            c1, c2, c3 = st.columns(3)
-            dy = c1.slider("Shift y (px)", -SHIFT_MAX, SHIFT_MAX, step=1, key="pg_dy")
-            dx = c2.slider("Shift x (px)", -SHIFT_MAX, SHIFT_MAX, step=1, key="pg_dx")
-            seed = int(c3.number_input("Seed", 0, 99999, step=1, key="pg_seed",
-                                       help="pattern of holes, blobs and noise"))
+    units = d["units"]
     if units == "fraction":
         fn_max, fp_max, step, fmt = 1.0, FP_FRACTION_MAX, 0.01, "%.2f"
     else:
@@ -363,22 +377,19 @@ def _perturb_ui(gt: np.ndarray, npix: int, blur: float, present: bool, controls,
     for k, hi in (("pg_fn", fn_max), ("pg_fp", fp_max)):
         ss[k] = min(max(float(ss.get(k, 0.0)), 0.0), hi)
     what = "of the object" if units == "fraction" else "pixels"
-    with controls:
-        fn = st.slider(f"False negatives ({what})", 0.0, fn_max, step=step, format=fmt, key="pg_fn",
-                       help="object pixels removed")
-        fp = st.slider(f"False positives ({what})", 0.0, fp_max, step=step, format=fmt, key="pg_fp",
-                       help="background pixels added" + (" (a multiple of the object's size)" if units == "fraction"
-                                                         else ""))
-    conf = _confidence_ui(controls)
+    fn = st.slider(f"False negatives ({what})", 0.0, fn_max, step=step, format=fmt, key="pg_fn",
+                   help="object pixels removed")
+    fp = st.slider(f"False positives ({what})", 0.0, fp_max, step=step, format=fmt, key="pg_fp",
+                   help="background pixels added" + (" (a multiple of the object's size)" if units == "fraction"
+                                                     else ""))
+    conf = _confidence_ui()
     if units == "fraction" and npix == 0:
-        with details:
-            st.info("The ground truth is empty, so fractions of the object are 0 pixels: switch the units to "
-                    "pixels to add false positives.")
         units, fn, fp = "pixels", 0.0, 0.0
     if units == "pixels":
         fn, fp = float(round(fn)), float(round(fp))
-    pred = C.prediction(gt, float(fn), float(fp), fn_mode, fp_mode, units, int(dy), int(dx), int(seed), conf, blur)
+    pred = C.prediction(gt, float(fn), float(fp), d["fn_mode"], d["fp_mode"], units, d["dy"], d["dx"], d["seed"],
+                        conf, blur)
     fn_px, fp_px = error_pixels(fn, fp, units, npix)
     return {**pred, "source": "perturb",
-            "perturb": {"fn_px": fn_px, "fp_px": fp_px, "fn_mode": fn_mode, "fp_mode": fp_mode, "dy": int(dy),
-                        "dx": int(dx), "seed": int(seed), "confidence": conf, "blur": blur}}
+            "perturb": {"fn_px": fn_px, "fp_px": fp_px, "fn_mode": d["fn_mode"], "fp_mode": d["fp_mode"],
+                        "dy": d["dy"], "dx": d["dx"], "seed": d["seed"], "confidence": conf, "blur": blur}}
