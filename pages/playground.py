@@ -92,6 +92,7 @@ SPEC.update(PARAM_SPEC)
 GRAD_PARAMS = ("pg_gkeys", "pg_gshared", "pg_wrt")
 AUTO_PARAMS = {f"pg_{k}.{p.name}": (k, p) for k in PARAM_KEYS for p in REGISTRY[k].params if p.auto}
 _SEED_FLAG = "_url_seeded_" + ",".join(sorted(SPEC))
+DEFAULTS = {k: p.dump(p.default) for k, p in SPEC.items()}  # as the URL writes them (pin A's comparison)
 
 
 def _fmt_name(k: str) -> str:
@@ -426,7 +427,7 @@ def player_section(gt: np.ndarray, pred: dict[str, Any], params_json: str, table
                          font=16 if present else 12, height=385 if present else 370, images=images)
     st.plotly_chart(fig, key="pg_player", config={"displayModeBar": False})
     ss["_pg_last"] = PL.snapshot(changed_values(), values, curves, counts[-1])
-    diff = PL.settings_diff(pinned["settings"], changed_values()) if pinned else ""
+    diff = PL.settings_diff(pinned["settings"], changed_values(), DEFAULTS) if pinned else ""
     line1 = PL.notice_ladder(curves, counts)
     line2 = PL.notice_second(values, metrics, pred["soft"], gt, pred["hard"], pinned, diff, keys)
     with st.container(border=True, key="pg_notice"):

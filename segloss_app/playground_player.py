@@ -105,12 +105,16 @@ def snapshot(settings: dict[str, str], table_values: dict[str, float], curves: d
             "curves": {k: [float(x) for x in v] for k, v in curves.items()}, "counts": dict(counts or {})}
 
 
-def settings_diff(a: dict[str, str], b: dict[str, str]) -> str:
-    """``"fn 0.1 → 0.3, conf 0.99 → 0.9"``: the settings that differ between A and B (defaults as "—")."""
+def settings_diff(a: dict[str, str], b: dict[str, str], defaults: dict[str, str] | None = None) -> str:
+    """``"fn 0.1 → 0.3, conf 0.99 → 0.9"``: the settings that differ between A and B (both given as
+    the settings that differ from ``defaults``, which fill in the rest)."""
+    defaults = defaults or {}
     from_defaults = []
     for k in sorted(set(a) | set(b)):
         if a.get(k) != b.get(k):
-            from_defaults.append(f"{k.removeprefix('pg_')} {a.get(k, 'default')} → {b.get(k, 'default')}")
+            da = a.get(k, defaults.get(k, "default"))
+            db = b.get(k, defaults.get(k, "default"))
+            from_defaults.append(f"{k.removeprefix('pg_')} {da} → {db}")
     return ", ".join(from_defaults[:4]) + (f" and {len(from_defaults) - 4} more" if len(from_defaults) > 4 else "")
 
 

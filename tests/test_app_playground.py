@@ -342,9 +342,9 @@ def test_pin_a_keeps_the_values_while_b_changes():
     diamonds = next(t for t in bars["data"] if t.get("name") == "A (pinned)")
     assert {y.removesuffix(" (−)"): v for y, v in zip(diamonds["y"], arr(diamonds["customdata"]))} == \
         pytest.approx(before_table)  # on the log axis a negative value is marked (−)
-    assert any("Pinned A: fn default → 0.3" in str(c.value) for c in at.caption)
+    assert any("Pinned A: fn 0.1 → 0.3" in str(c.value) for c in at.caption)
     notice = _notice(at)
-    assert "Against pinned A (fn default → 0.3)" in notice
+    assert "Against pinned A (fn 0.1 → 0.3)" in notice
     at.button(key="pg_unpin").click().run()
     ok(at)
     assert not any(t.get("name", "").startswith("A: ") for t in _player(at)["data"])
