@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from segloss_app import conventions_view as V
-from segloss_app.common import UrlParam, page_header, show_error, sync_url, url_state
+from segloss_app.common import UrlParam, number_columns, page_header, show_error, sync_url, url_state
 from segloss_core.conventions import ALL_PRESETS
 from segloss_core.losses.region import AVERAGE, BACKGROUND, EMPTY, REDUCTIONS, SOFT
 from segloss_core.registry import REGISTRY
@@ -149,12 +149,12 @@ st.caption("Blue: TP, orange: FP, pink: FN. Probabilities c inside the predictio
 
 st.subheader("Presets side by side")
 value_cols = ["preset"] + [c for c in table.columns if c.startswith("value")] + ["batch value"]
-st.dataframe(table[value_cols].style.format(precision=6), hide_index=True, key="conv_table")
+st.dataframe(table[value_cols], hide_index=True, key="conv_table", column_config=number_columns(table[value_cols], sig=6))
 for n, v in zip(table["preset"], table["batch value"]):
     st.markdown(f"- `{n}`: batch value **{v:.6f}**, empty image **{float(table.loc[table['preset'] == n, 'value: empty'].iloc[0]):.6f}**")
 st.markdown("**Gradient each sample receives** (L2 norm of ∂(batch mean)/∂logits, and its share of the batch's):")
 grad_cols = ["preset"] + [c for c in table.columns if c.startswith("grad")]
-st.dataframe(table[grad_cols].style.format(precision=4), hide_index=True)
+st.dataframe(table[grad_cols], hide_index=True, column_config=number_columns(table[grad_cols], sig=4))
 
 st.subheader("Why they differ, from the counts")
 for line in V.explanations(logits, target, presets):
@@ -164,8 +164,9 @@ st.subheader("Three classes: background in or out, present or all classes")
 z3, g3 = V.three_class_batch()
 st.caption("Sample 1: background, a large organ and a small lesion (predicted 2 px off). Sample 2: no lesion in the "
            "ground truth, a false-positive lesion in the prediction. Dice with s = 1e-5.")
-st.dataframe(V.per_class_table(z3, g3).style.format(precision=4), hide_index=True)
-st.dataframe(V.averaging_table(z3, g3).style.format(precision=6), hide_index=True)
+per_class, averaging = V.per_class_table(z3, g3), V.averaging_table(z3, g3)
+st.dataframe(per_class, hide_index=True, column_config=number_columns(per_class, sig=4))
+st.dataframe(averaging, hide_index=True, column_config=number_columns(averaging, sig=6))
 st.markdown("With `average=present` the absent lesion leaves sample 2's mean; with `all` it counts as loss ~1 "
             "(smoothed) or 0 (masked, `empty=one`, as segmentation_models_pytorch does); excluding the background "
             "removes the easiest class and raises every value.")

@@ -4,7 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from segloss_app import thin_view as TV
-from segloss_app.common import UrlParam, chart, export_buttons, page_header, show_error, sync_url, url_state
+from segloss_app.common import (UrlParam, chart, export_buttons, number_columns, page_header, show_error, sync_url,
+                                url_state)
 from segloss_app.lessons import lesson_box
 from segloss_core.masks import THIN_KINDS
 from segloss_core.registry import KEYS
@@ -65,7 +66,8 @@ with left:
 with right:
     st.markdown("**Topology read-outs** (hard masks; scikit-image skeletons, labels and Euler numbers)")
     t = TV.topology(gt, mask)
-    st.dataframe(TV.topology_table(t), hide_index=True, width="stretch")
+    topo = TV.topology_table(t)
+    st.dataframe(topo, hide_index=True, width="stretch", column_config=number_columns(topo))
     dice_hard = 2 * counts["tp"] / max(2 * counts["tp"] + counts["fp"] + counts["fn"], 1)
     st.markdown(f"Hard Dice **{dice_hard:.4f}** against clDice **{t['cldice']:.4f}**; "
                 f"components **{t['betti0_gt']} → {t['betti0_pred']}**.")
@@ -76,9 +78,7 @@ with st.spinner("Computing every loss…"):
 st.caption("Value on the intact prediction (the ground truth itself, softened with c) and on this one; "
            "the change is what this error costs.")
 st.dataframe(table.sort_values("family", kind="stable"), hide_index=True, width="stretch",
-             column_config={"intact": st.column_config.NumberColumn(format="%.5g"),
-                            "value": st.column_config.NumberColumn(format="%.5g"),
-                            "change": st.column_config.NumberColumn(format="%.5g")})
+             column_config=number_columns(table, sig=5))
 
 st.subheader("The sweep: a vessel tree with a growing number of one-pixel gaps")
 c1, _ = st.columns([1, 3])
@@ -102,10 +102,10 @@ chart(fig, key="thin_sweep", width="stretch")
 st.caption("Solid: the gaps ladder (level k has k gaps and 1 + k components). Dotted: the control, the same "
            "number of pixels removed from the vessel's edge, skeleton kept, one component. Where the two lines "
            "coincide the loss cannot tell a broken vessel from a thinner one.")
-st.dataframe(sw.levels, hide_index=True, width="stretch")
+st.dataframe(sw.levels, hide_index=True, width="stretch", column_config=number_columns(sw.levels))
 st.dataframe(sw.verdicts.sort_values("ratio", ascending=False), hide_index=True, width="stretch",
-             column_config={"ratio": st.column_config.NumberColumn(
-                 help="rise on the gaps ladder / rise on the control (same pixels removed, nothing cut)")})
+             column_config={**number_columns(sw.verdicts), "ratio": st.column_config.NumberColumn(
+                 format="%.3g", help="rise on the gaps ladder / rise on the control (same pixels removed, nothing cut)")})
 export_buttons(fig, sw.curves, "thin_sweep", {"page": "thin", "params": {k: st.session_state.get(k) for k in SPEC}})
 
 with st.expander("How the ladders are built"):

@@ -8,7 +8,7 @@ import streamlit as st
 from segloss_app import train_view as TV
 from segloss_app import limits
 from segloss_app.common import (KeyListParam, UrlParam, chart, loss_param_widgets, page_header, param_url_spec,
-                                show_error, sync_url, url_state)
+                                number_columns, show_error, sync_url, url_state)
 from segloss_core.registry import KEYS, REGISTRY
 from segloss_core.train import MODES, OBJECTS, OPTIMIZERS, STARTS, gif_bytes, lessons
 
@@ -177,7 +177,8 @@ chart(curves, key="train_curves")
 if res.config.mode == "net":
     st.caption("Dice, FP and FN on the held-out images: solid all pixels, dashed the small objects, dotted the "
                "large ones (a false positive counts for the object class nearest to it).")
-st.dataframe(TV.summary_table(res), hide_index=True, key="train_summary")
+summary = TV.summary_table(res)
+st.dataframe(summary, hide_index=True, key="train_summary", column_config=number_columns(summary))
 
 e = st.columns(3)
 name = f"train_{lesson.key if lesson else 'custom'}"

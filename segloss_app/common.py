@@ -326,28 +326,30 @@ def figure_png(fig) -> bytes | None:
 
 
 def export_buttons(fig, data: pd.DataFrame | None, name: str, config: dict | None = None, *, png: bool = True) -> None:
-    """Download buttons: CSV of the data behind the figure, PNG, interactive HTML, JSON config."""
-    cols = st.columns(4)
+    """Download buttons: CSV of the data behind the figure, PNG, interactive HTML, JSON config, in
+    one row that sizes each button to its label and wraps (fixed columns cut "HTML (interactive)"
+    in a narrow container)."""
+    row = st.container(horizontal=True)
     if data is not None:
-        cols[0].download_button("CSV data", data.to_csv(index=False).encode(), f"{name}.csv", "text/csv",
-                                key=f"dl_csv_{name}")
+        row.download_button("CSV data", data.to_csv(index=False).encode(), f"{name}.csv", "text/csv",
+                            key=f"dl_csv_{name}")
     if fig is not None:
         from segloss_app.exports import described, html_page
-        cols[2].download_button("HTML (interactive)", lambda: html_page(fig, name, config), f"{name}.html",
-                                "text/html", key=f"dl_html_{name}",
-                                help="opens offline: plotly.js, the title and the settings are in the file")
         if png:
-            if cols[1].button("Make PNG", key=f"mk_png_{name}", help="renders with kaleido (~1 s); the title and "
-                              "the settings are written on the image"):
+            if row.button("Make PNG", key=f"mk_png_{name}", help="renders with kaleido (~1 s); the title and "
+                          "the settings are written on the image"):
                 st.session_state[f"png_{name}"] = figure_png(described(fig, name, config))
             data_png = st.session_state.get(f"png_{name}")
             if data_png:
-                cols[1].download_button("PNG image", data_png, f"{name}.png", "image/png", key=f"dl_png_{name}")
+                row.download_button("PNG image", data_png, f"{name}.png", "image/png", key=f"dl_png_{name}")
             elif f"png_{name}" in st.session_state:
-                cols[1].caption("PNG export needs Chromium (kaleido); use the HTML export.")
+                row.caption("PNG export needs Chromium (kaleido); use the HTML export.")
+        row.download_button("HTML (interactive)", lambda: html_page(fig, name, config), f"{name}.html",
+                            "text/html", key=f"dl_html_{name}",
+                            help="opens offline: plotly.js, the title and the settings are in the file")
     if config is not None:
-        cols[3].download_button("Settings (JSON)", json.dumps(config, indent=2, default=str).encode(),
-                                f"{name}-config.json", "application/json", key=f"dl_json_{name}")
+        row.download_button("Settings (JSON)", json.dumps(config, indent=2, default=str).encode(),
+                            f"{name}-config.json", "application/json", key=f"dl_json_{name}")
 
 
 PAGES = {

@@ -33,8 +33,12 @@ COLS = 8
 
 
 def _short(key: str, limit: int = 24) -> str:
+    """The loss's name if it fits ``limit`` characters, else its key in words, else cut with "…"."""
     name = REGISTRY[key].name
-    return name if len(name) <= limit else key.replace("_", " ")
+    if len(name) <= limit:
+        return name
+    words = key.replace("_", " ")
+    return words if len(words) <= limit else name[:limit - 1].rstrip() + "…"
 
 
 def _badge(verdict: str) -> str:
@@ -52,7 +56,8 @@ def small_multiples(curves: pd.DataFrame, verdicts: pd.DataFrame, keys: Sequence
         ks = [k for k in keys if REGISTRY[k].family == fam]
         rows_of += [ks[i:i + max_cols] for i in range(0, len(ks), max_cols)]
     cols = max(1, min(max_cols, max((len(r) for r in rows_of), default=1)))
-    limit = max(12, int(1400 / cols / (font * 0.62)))  # characters that fit a panel's width
+    # characters that fit a panel's width: the main area is ~1100 px at 1400 px with the sidebar open
+    limit = max(12, int(1100 / cols / (font * 0.62)))
     v = verdicts.set_index(["loss", "object"])
     titles, order = [], []
     for r in rows_of:
@@ -131,7 +136,8 @@ def level_player(curves: pd.DataFrame, masks: dict, predictions: dict, keys: Seq
     PNG encoding took 3-4 s on the loaded 2-core machine. The tests validate the dictionary once."""
     keys = [k for k in keys if k in set(curves["loss"])][:8]
     levels = sorted(set(curves["level"]))
-    grid = Grid(1, 3, titles=["large", "small", "Selected losses, small object (normalized)"], h_spacing=0.05,
+    grid = Grid(1, 3, titles=["large", "small", "Selected losses vs error level k, small object (normalized)"],
+                h_spacing=0.05,
                 column_widths=[0.25, 0.25, 0.5], title_font=font)
     side = {o: max(boxes[o][0].stop - boxes[o][0].start, boxes[o][1].stop - boxes[o][1].start) for o in ("large", "small")}
     scale = {o: max(1, int(240 // max(side[o], 1))) for o in ("large", "small")}
@@ -175,7 +181,6 @@ def level_player(curves: pd.DataFrame, masks: dict, predictions: dict, keys: Seq
     for ax in ("xaxis", "yaxis", "xaxis2", "yaxis2"):
         layout[ax] = {**layout[ax], "visible": False}
     layout["yaxis3"] = {**layout["yaxis3"], "range": [-0.05, 1.05]}
-    layout["xaxis3"] = {**layout["xaxis3"], "title": {"text": "error level k"}}
     menus, sliders = player_controls(levels, start, font)
     layout.update(template=template_dict(), height=560, margin={"l": 10, "r": 10, "t": 70, "b": 170},
                   legend={"orientation": "h", "y": -0.5, "yanchor": "top", "font": {"size": font}},

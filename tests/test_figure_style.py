@@ -54,3 +54,30 @@ def test_presenter_on_a_real_builder_reaches_every_text():
                            "fp": [0, 1] * 2, "fn": [0, 1] * 2})
     fig = FS.presenter(F.loss_curves(curves))
     assert min(_sizes(fig.layout.to_plotly_json(), [])) >= 16
+
+
+def test_presenter_sets_axis_fonts_explicitly_so_the_streamlit_theme_cannot_shrink_them():
+    """st.plotly_chart's theme sets ticks to 12 px and axis titles to 14 px unless the figure sets
+    them: every axis, the legend (and its title) and the title carry their own size after presenter."""
+    fig = make_subplots(rows=1, cols=2)
+    fig.add_trace(go.Scatter(x=[1, 10], y=[1e-3, 1e-1]), row=1, col=1)
+    fig.add_trace(go.Scatter(x=[1, 10], y=[1, 2]), row=1, col=2)
+    fig.update_yaxes(type="log", row=1, col=1)
+    FS.presenter(fig)
+    for ax in (fig.layout.xaxis, fig.layout.yaxis, fig.layout.xaxis2, fig.layout.yaxis2):
+        assert ax.tickfont.size == 16 and ax.title.font.size == 16
+    assert fig.layout.legend.font.size == 16 and fig.layout.legend.title.font.size == 16
+    assert fig.layout.title.font.size == 16
+    assert fig.layout.yaxis.dtick == 1 and fig.layout.yaxis2.dtick is None  # decades only on the log axis
+
+
+def test_presenter_reaches_the_frames_of_a_framed_figure():
+    from segloss_core import figures_survey as SF
+    gt = np.zeros((16, 16), bool)
+    gt[4:12, 4:12] = True
+    preds = np.stack([gt, np.roll(gt, 2, 1)])
+    fig = SF.pair_player(gt, preds, {"dice": [0.0, 0.3], "bce": [0.1, 0.2]}, [{"fn": 0, "fp": 0}, {"fn": 16, "fp": 16}])
+    FS.presenter(fig)
+    d = fig.to_dict()
+    assert all(a["font"]["size"] >= 16 for f in d["frames"] for a in f["layout"]["annotations"])
+    go.Figure(d)  # still a valid figure

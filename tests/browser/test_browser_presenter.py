@@ -245,23 +245,9 @@ def measured(app_browser, app_url, path: str, name: str, *, present: bool) -> di
     return _MEASURED[key]
 
 
-# Known problems in code other engineers own and are working on (issue #10); the reason says
-# exactly what is wrong and where. strict=False: the test passes (XPASS) once it is fixed.
-THEME_FONTS = (
-    "segloss_core/figure_style.presenter (applied by segloss_app.common.chart) raises layout.font and the fonts "
-    "already in the layout to 16 px, but st.plotly_chart's default Streamlit theme sets the axes' tick labels to "
-    "12 px and axis titles to 14 px (legend text 12 px), which beat layout.font: measured 12 px xtick/ytick/"
-    "legendtext and 14 px xtitle/ytitle on every chart. Fix there: also set every axis' tickfont.size and "
-    "title.font.size, legend.font.size and legend.title.font.size explicitly (fig.update_xaxes(tickfont_size=16, "
-    "title_font_size=16), fig.update_yaxes(...), update_layout(legend_font_size=16, ...)); checked in Chromium: "
-    "ticks and titles then render at 16 px under the Streamlit theme")
-KNOWN: dict[str, str] = {f"fonts:{n}": THEME_FONTS for _, n in PAGES if n != "conventions"}
-KNOWN["normal:large_vs_small"] = (
-    "Large vs small at 1400x900 (pages/large_vs_small.py, segloss_core/figures_survey.small_multiples, "
-    "segloss_app/common.export_buttons): in chart lvs_curves the panel titles (annotations) of neighbouring panels "
-    "overlap, e.g. 'U-Net weight-map CE / rises' [856..962 px] and 'Distance-map penalized CE / rises' [960..1094 "
-    "px], 8 panels a row at 11 px; and the 'HTML (interactive)' download button's label is cut (scrollWidth 107 > "
-    "clientWidth 101 px) in the 4-column export row")
+# Known problems still open (issue #10); the reason says exactly what is wrong and where.
+# strict=False: the test passes (XPASS) once it is fixed, and then the entry goes.
+KNOWN: dict[str, str] = {}
 
 
 def _cases(kind: str):
