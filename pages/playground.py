@@ -26,8 +26,9 @@ from segloss_app import playground_inputs as I
 from segloss_app import playground_player as PL
 from segloss_app import validate as V
 from segloss_app import thin_view as TVW
-from segloss_app.common import (UrlParam, bad_entry, bad_link_notice, export_buttons, is_present, loss_param_widgets,
-                                open_page, page_header, param_url_spec, show_error, sync_url, url_state)
+from segloss_app.common import (UrlParam, bad_entry, bad_link_notice, chart, export_buttons, is_present,
+                                loss_param_widgets, open_page, page_header, param_url_spec, show_error, sync_url,
+                                url_state)
 from segloss_app.plaintext import plain, plain_list
 from segloss_app.lessons import lesson_box
 from segloss_app.presets import PRESETS, params_from_config
@@ -297,7 +298,7 @@ def values_section(table: pd.DataFrame, pinned: dict[str, float] | None = None) 
     else:
         left, right = st.columns([1, 1])
     with left:
-        st.plotly_chart(fig, width="stretch", key="pg_bars")
+        chart(fig, width="stretch", key="pg_bars")
     with right:
         st.dataframe(df[["name", "value", "grad_l2"] + (["A", "B − A"] if pinned else [])], hide_index=True,
                      width="stretch",  # family = bar colour
@@ -343,7 +344,7 @@ def gradients_section(gt: np.ndarray, soft: np.ndarray, params_json: str, presen
                                     f"raises the loss{shrunk})")
     if present:
         fig.update_layout(font_size=16)
-    st.plotly_chart(fig, width="stretch", key="pg_gradmaps")
+    chart(fig, width="stretch", key="pg_gradmaps")
     summary = rep["table"][["loss", "name", "grad_l2", "grad_tp", "grad_fp", "grad_fn", "grad_tn"]]
     st.caption(f"Mean |{sym}| per region of the thresholded prediction and the L2 norm over the image.")
     labels = {"grad_l2": "‖·‖₂ over the image", "grad_tp": "mean |·| on TP", "grad_fp": "mean |·| on FP",
@@ -424,7 +425,7 @@ def player_section(gt: np.ndarray, pred: dict[str, Any], params_json: str, table
     pinned = ss.get(PL.PIN_KEY)
     fig = SF.pair_player(gt, masks, curves, counts, box=box, pinned=pinned["curves"] if pinned else None,
                          font=16 if present else 12, height=385 if present else 370, images=images)
-    st.plotly_chart(fig, key="pg_player", config={"displayModeBar": False})
+    chart(fig, key="pg_player", config={"displayModeBar": False})  # presenter mode: every text >= 16 px
     ss["_pg_last"] = PL.snapshot(changed_values(), values, curves, counts[-1])
     diff = PL.settings_diff(pinned["settings"], changed_values(), DEFAULTS) if pinned else ""
     line1 = PL.notice_ladder(curves, counts)
