@@ -34,6 +34,18 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 VIEWPORT = {"width": 1400, "height": 900}
+#: Every page of the router, in app.py's order, as (path, name); the Train page with a short run
+#: (its layout is the default's). The page-wide browser tests are parametrized over it.
+PAGES = [
+    ("/", "playground"),
+    ("/large_vs_small", "large_vs_small"),
+    ("/tune", "tune"),
+    ("/gradients", "gradients"),
+    ("/catalogue", "catalogue"),
+    ("/train?train_steps=30&train_size=32", "train"),
+    ("/conventions", "conventions"),
+    ("/thin", "thin"),
+]
 
 FIRST_LOAD_MS = 60_000   # first page load pays the torch import and any first computation
 RERUN_MS = 30_000        # a rerun after a widget change

@@ -1,49 +1,14 @@
-"""Every page renders in a real browser with no exception and no error alert; screenshots of each.
+"""The router in a real browser: the sidebar links reach every page, a deep link on a fresh server
+gets the named pages and keeps its parameters.
 
-Presenter mode (``?present=1``) renders too. Screenshots land in artifacts/screenshots/.
+That every page renders (no error element, no uncaught error, a screenshot, in both modes, presenter
+mode's body text enlarged) is checked on the same visits as the layout: test_browser_presenter.py.
 """
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import pytest
-
-PAGES = [
-    ("/", "playground"),
-    ("/large_vs_small", "large_vs_small"),
-    ("/tune", "tune"),
-    ("/gradients", "gradients"),
-    ("/catalogue", "catalogue"),
-    ("/train", "train"),
-    ("/conventions", "conventions"),
-    ("/thin", "thin"),
-]
-
-
-@pytest.mark.parametrize("path,name", PAGES, ids=[n for _, n in PAGES])
-def test_page_renders_without_error(app, path, name):
-    app.goto(path)
-    assert app.title(), f"{path}: no page title"
-    app.assert_no_errors()
-    shot = app.screenshot(f"page-{name}")
-    assert shot.stat().st_size > 5_000
-    # the page script really ran to its end: no uncaught error in the browser either
-    assert not app.console_errors, app.console_errors
-
-
-@pytest.mark.parametrize("path,name", PAGES, ids=[n for _, n in PAGES])
-def test_presenter_mode_renders_without_error(app, path, name):
-    app.goto(path + "?present=1")
-    assert app.title()
-    app.assert_no_errors()
-    # presenter mode enlarges body text (1.25rem = 20 px against Streamlit's 16 px) ...
-    para = app.page.locator('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p').first
-    para.wait_for(state="attached")
-    size = para.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
-    assert size >= 19, f"presenter-mode paragraph font-size {size}px"
-    # ... and keeps itself in the URL across the page's own URL sync
-    assert "present=1" in app.page.url, app.page.url
-    app.screenshot(f"present-{name}")
+from conftest import PAGES
 
 
 def test_sidebar_navigation_reaches_every_page(app):

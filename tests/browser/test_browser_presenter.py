@@ -22,6 +22,10 @@ Every page of the router is opened with ``?present=1`` at 1280×720 and checked:
   keeps the chips in one row that scrolls sideways; chips past the edge are scrolled out of view by
   design, and a long selection always has some).
 
+Each visit also checks that the page rendered as a person sees it: a title, no error element, no
+uncaught error in the browser, a screenshot with content, and in presenter mode body text at
+1.25rem (20 px against Streamlit's 16 px) kept in the URL across the page's own URL sync.
+
 The same layout checks run at 1400×900 in normal mode (there the 16 px rule does not apply and the
 sidebar is open), for the second screenshot set. Screenshots: artifacts/screenshots/
 ``presenter_<page>.png`` (whole page), ``presenter_<page>_screen.png`` (the first 1280×720 screen),
@@ -31,22 +35,12 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FIRST_LOAD_MS, RERUN_MS, SHOTS, App
+from conftest import FIRST_LOAD_MS, PAGES, RERUN_MS, SHOTS, App
 
 PRESENTER = {"width": 1280, "height": 720}
 NORMAL = {"width": 1400, "height": 900}
 MIN_FONT = 16.0
 
-PAGES = [
-    ("/", "playground"),
-    ("/large_vs_small", "large_vs_small"),
-    ("/tune", "tune"),
-    ("/gradients", "gradients"),
-    ("/catalogue", "catalogue"),
-    ("/train?train_steps=30&train_size=32", "train"),  # a short run; the layout is the default's
-    ("/conventions", "conventions"),
-    ("/thin", "thin"),
-]
 
 # -- measurements in the page -------------------------------------------------------------------
 
@@ -193,7 +187,10 @@ def layout_problems(app: App, *, present: bool) -> list[str]:
 def _open(app_browser, app_url, path: str, viewport: dict) -> tuple[App, object]:
     context = app_browser.new_context(viewport=viewport, accept_downloads=False)
     context.set_default_timeout(RERUN_MS)
-    app = App(context.new_page(), app_url)
+    page = context.new_page()
+    app = App(page, app_url)
+    app.console_errors = []
+    page.on("pageerror", lambda exc: app.console_errors.append(str(exc)))
     app.goto(path)
     app.assert_no_errors()
     # the script has finished, but the browser may still be loading the code of some elements
@@ -222,6 +219,20 @@ def _report(name: str, found: list[str]) -> str:
 
 _MEASURED: dict[tuple[str, str], dict] = {}
 
+# font sizes of the page's body paragraphs: not a button's label (sized 16 px to fit its button) nor
+# the Playground's two-line notice (17.6 px, to fit the first screen)
+BODY_PX_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p')]
+    .filter(el => !el.closest('button') && !el.closest('.st-key-pg_notice') && el.innerText.trim())
+    .map(el => parseFloat(getComputedStyle(el).fontSize))"""
+
+
+def assert_rendered(m: dict, name: str) -> None:
+    """The page drew as a person sees it: a title, a screenshot with content, no uncaught error
+    (error elements fail the visit itself, in :func:`_open`)."""
+    assert m["title"], f"{name}: no page title"
+    assert m["shot_bytes"] > 5_000, f"{name}: screenshot of {m['shot_bytes']} bytes"
+    assert not m["console_errors"], m["console_errors"]
+
 
 def measured(app_browser, app_url, path: str, name: str, *, present: bool) -> dict:
     """Open the page once per mode (the font and the layout tests share the visit), take the
@@ -237,8 +248,11 @@ def measured(app_browser, app_url, path: str, name: str, *, present: bool) -> di
                 SHOTS.mkdir(parents=True, exist_ok=True)
                 app.page.screenshot(path=str(SHOTS / f"presenter_{name}_screen.png"))  # the first screen
             found = {"fonts": fonts(app) if present else [], "layout": layout_problems(app, present=present),
-                     "charts": app.page.evaluate(CHARTS_JS)}
-            app.screenshot(f"presenter_{name}" if present else f"normal_{name}")
+                     "charts": app.page.evaluate(CHARTS_JS), "title": app.title(),
+                     "body_px": app.page.evaluate(BODY_PX_JS)}
+            shot = app.screenshot(f"presenter_{name}" if present else f"normal_{name}")
+            found["shot_bytes"] = shot.stat().st_size
+            found["console_errors"] = list(app.console_errors)  # after the screenshot's re-layout too
         finally:
             context.close()
         _MEASURED[key] = found
@@ -258,8 +272,11 @@ def _cases(kind: str):
 @pytest.mark.parametrize("path,name", _cases("layout"))
 def test_presenter_layout_at_1280x720(app_browser, app_url, path, name):
     """Sidebar collapsed, no overlapping titles, no clipped button (screenshots taken here)."""
-    found = measured(app_browser, app_url, path, name, present=True)["layout"]
-    assert not found, _report(f"presenter {name} at 1280x720", found)
+    m = measured(app_browser, app_url, path, name, present=True)
+    assert_rendered(m, name)
+    assert m["body_px"], f"{name}: no body paragraph in presenter mode"
+    assert min(m["body_px"]) >= 19, f"{name}: presenter-mode paragraph font-sizes {sorted(set(m['body_px']))} px"
+    assert not m["layout"], _report(f"presenter {name} at 1280x720", m["layout"])
 
 
 @pytest.mark.parametrize("path,name", _cases("fonts"))
@@ -272,5 +289,6 @@ def test_presenter_figure_fonts_at_least_16px(app_browser, app_url, path, name):
 
 @pytest.mark.parametrize("path,name", _cases("normal"))
 def test_normal_layout_at_1400x900(app_browser, app_url, path, name):
-    found = measured(app_browser, app_url, path, name, present=False)["layout"]
-    assert not found, _report(f"normal {name} at 1400x900", found)
+    m = measured(app_browser, app_url, path, name, present=False)
+    assert_rendered(m, name)
+    assert not m["layout"], _report(f"normal {name} at 1400x900", m["layout"])
