@@ -158,6 +158,8 @@ class App:
     def __init__(self, page, base_url: str):
         self.page = page
         self.base_url = base_url
+        self.console_errors: list[str] = []  # uncaught errors of the page's scripts, in order
+        page.on("pageerror", lambda exc: self.console_errors.append(str(exc)))
 
     # navigation and waiting -------------------------------------------------------------------
 
@@ -386,11 +388,7 @@ def app(app_browser, app_url):
     """A fresh browser context and page on the running app (a fresh Streamlit session)."""
     context = app_browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     context.set_default_timeout(RERUN_MS)
-    page = context.new_page()
-    console_errors: list[str] = []
-    page.on("pageerror", lambda exc: console_errors.append(str(exc)))
-    helper = App(page, app_url)
-    helper.console_errors = console_errors
+    helper = App(context.new_page(), app_url)
     try:
         yield helper
     finally:

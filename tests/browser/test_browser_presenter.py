@@ -187,10 +187,7 @@ def layout_problems(app: App, *, present: bool) -> list[str]:
 def _open(app_browser, app_url, path: str, viewport: dict) -> tuple[App, object]:
     context = app_browser.new_context(viewport=viewport, accept_downloads=False)
     context.set_default_timeout(RERUN_MS)
-    page = context.new_page()
-    app = App(page, app_url)
-    app.console_errors = []
-    page.on("pageerror", lambda exc: app.console_errors.append(str(exc)))
+    app = App(context.new_page(), app_url)
     app.goto(path)
     app.assert_no_errors()
     # the script has finished, but the browser may still be loading the code of some elements
