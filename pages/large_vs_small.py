@@ -146,7 +146,7 @@ def results(res, cfg, present: bool) -> None:
     tol = float(v["lvs_tol"])
     norm = bool(v["lvs_norm"])
     curves = res.curves[res.curves["loss"].isin(keys)]
-    all_v = ca.verdicts_at(cfg, tol, res.curves)  # every loss: the interval and the notice use them all
+    all_v = ca.verdicts_at(cfg, tol, res)  # every loss: the interval and the notice use them all
     verdicts = all_v[all_v["loss"].isin(keys)].reset_index(drop=True)
     config = {**dict(cfg), "tolerance": tol, "losses": keys, "normalized": norm}
 
@@ -246,7 +246,7 @@ def results(res, cfg, present: bool) -> None:
                                 help="the same protocol with probabilities exactly 0 and 1 (one more survey run)"):
         hard_cfg = tuple((k, 1.0) if k == "confidence" else (k, v) for k, v in cfg)
         hres = ca.survey_for(hard_cfg, keys, "Running the survey with hard predictions")
-        hv = ca.verdicts_at(hard_cfg, tol, hres.curves)
+        hv = ca.verdicts_at(hard_cfg, tol, hres)
         shown = keys[:8]
         chart(F.soft_hard_curves(curves[curves["loss"].isin(shown)],
                                            hres.curves[hres.curves["loss"].isin(shown)], soft_label=f"c={c.confidence:g}"),

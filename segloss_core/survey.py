@@ -150,31 +150,67 @@ def verdict_table(curves: pd.DataFrame, tol: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def object_config(cfg: SurveyConfig, obj: str) -> tuple:
+    """The settings that decide ``obj``'s curves, as sorted ``(field, value)`` pairs: every field but
+    the other object's radius. A page that caches the survey per object with this key recomputes
+    only the small object when the small radius moves (half the survey's work)."""
+    other = {"large": "small_radius", "small": "large_radius"}[obj]
+    return tuple((k, v) for k, v in sorted(asdict(cfg).items()) if k != other)
+
+
 def run_survey(cfg: SurveyConfig | None = None, keys=None, params=None, *, device="auto",
-               progress: Callable[[float, str], None] | None = None, keep_predictions: bool = False) -> SurveyResult:
-    """Curves and verdicts for every loss (or ``keys``) on the large and the small object."""
+               progress: Callable[[float, str], None] | None = None, keep_predictions: bool = False,
+               objects: tuple[str, ...] = OBJECTS) -> SurveyResult:
+    """Curves and verdicts for every loss (or ``keys``) on the large and the small object (or only
+    on ``objects``; :func:`combine` joins per-object results again)."""
     cfg = (cfg or SurveyConfig()).validate()
     keys = list(keys or KEYS)
     for k in keys:
         get(k)
-    masks = object_masks(cfg)
+    objects = tuple(o for o in OBJECTS if o in objects)
+    if not objects:
+        raise ValueError(f"objects must name at least one of {', '.join(OBJECTS)}")
+    masks = {o: m for o, m in object_masks(cfg).items() if o in objects}
     stacks, maps = {}, {}
-    for obj in OBJECTS:  # every object's maps first: their background work overlaps with the sweeps
+    for obj in objects:  # every object's maps first: their background work overlaps with the sweeps
         stacks[obj] = level_stack(masks[obj], cfg)
         maps[obj] = prepare_maps(masks[obj], stacks[obj][0], keys, device=device)
     frames, preds_out = [], {}
     dev = "cpu"
-    for oi, obj in enumerate(OBJECTS):
+    for oi, obj in enumerate(objects):
         gt = masks[obj]
         preds, counts = stacks[obj]
         if keep_predictions:
             preds_out[obj] = preds
-        step = (lambda f, oi=oi, obj=obj: progress((oi + f) / len(OBJECTS), obj)) if progress else None
+        step = (lambda f, oi=oi, obj=obj: progress((oi + f) / len(objects), obj)) if progress else None
         res = run_sweep(gt, preds, keys, params, device=device, progress=step, maps=maps[obj])
         dev = res.device
         frames.append(curve_frame(obj, counts, keys, res.values, res.grad_l2))
     curves = pd.concat(frames, ignore_index=True)
     return SurveyResult(cfg, curves, verdict_table(curves, cfg.tolerance), masks, preds_out, dev)
+
+
+def split(res: SurveyResult) -> dict[str, SurveyResult]:
+    """``res`` as one result per object (curves, verdicts, mask and level stack of that object)."""
+    def only(d: pd.DataFrame, obj: str) -> pd.DataFrame:
+        return d[d["object"] == obj].reset_index(drop=True)
+    return {o: SurveyResult(res.config, only(res.curves, o), only(res.verdicts, o), {o: res.masks[o]},
+                            {o: res.predictions[o]} if o in res.predictions else {}, res.device)
+            for o in OBJECTS if o in res.masks}
+
+
+def combine(cfg: SurveyConfig, parts: dict[str, SurveyResult]) -> SurveyResult:
+    """One result of ``cfg`` from per-object results (each computed with a configuration of the same
+    :func:`object_config`), objects in :data:`OBJECTS` order."""
+    objs = [o for o in OBJECTS if o in parts]
+    for o in objs:
+        if object_config(parts[o].config, o) != object_config(cfg, o):
+            raise ValueError(f"the {o} object's part was computed for other settings")
+    return SurveyResult(cfg, pd.concat([parts[o].curves for o in objs], ignore_index=True),
+                        pd.concat([parts[o].verdicts for o in objs], ignore_index=True),
+                        {o: parts[o].masks[o] for o in objs},
+                        {o: parts[o].predictions[o] for o in objs if o in parts[o].predictions},
+                        parts[objs[0]].device)
 
 
 def curve_frame(obj: str, counts: list[dict], keys, values: dict, grad_l2: dict) -> pd.DataFrame:

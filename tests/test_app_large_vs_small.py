@@ -320,5 +320,23 @@ def test_verdicts_follow_the_losses_computed_for_one_configuration():
     cfg = ca.survey_key(levels=11)
     few = ca.survey_full(cfg)
     both = ca.survey_for(cfg, KEYS, "")
-    assert set(ca.verdicts_at(cfg, 1e-3, few.curves).loss) == set(ca.SURVEY_KEYS)
-    assert set(ca.verdicts_at(cfg, 1e-3, both.curves).loss) == set(KEYS)
+    assert set(ca.verdicts_at(cfg, 1e-3, few).loss) == set(ca.SURVEY_KEYS)
+    assert set(ca.verdicts_at(cfg, 1e-3, both).loss) == set(KEYS)
+
+
+def test_a_new_small_radius_reuses_the_large_objects_part():
+    """The survey is cached per object: moving the small radius computes only the small object, and
+    the joined result equals a direct run of the whole survey."""
+    cfg = ca.survey_key(levels=7, small_radius=5.5)
+    first = ca.survey_full(cfg)
+    moved = ca.survey_key(levels=7, small_radius=7.5)
+    assert not ca.is_cached("survey", moved)
+    big = ca._store("survey", ca._SIZES["survey"])
+    large_key = ca._object_keys(moved)["large"]
+    assert large_key in big and ca._object_keys(moved)["small"] not in big
+    res = ca.survey_full(moved)
+    direct = run_survey(SurveyConfig(**dict(moved)), list(ca.SURVEY_KEYS), None)
+    pd.testing.assert_frame_equal(res.curves, direct.curves)
+    pd.testing.assert_frame_equal(res.verdicts, direct.verdicts)
+    assert res.masks["large"] is first.masks["large"]  # the same cached part, not a recomputation
+    assert res.predictions["large"] is first.predictions["large"]

@@ -1,4 +1,6 @@
 """The survey reproduction: verdicts, what the survey states, robustness, protocols, hard masks."""
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -137,7 +139,6 @@ def test_robustness_table(small_robustness):
 
 def test_robustness_matches_a_direct_survey(small_robustness):
     g = small_robustness.grid
-    from dataclasses import replace
     res = run_survey(replace(g.base, protocol="blobs", delta=20, confidence=0.99), ["dice", "focal", "boundary"])
     cur = small_robustness.curves.set_index(["protocol", "confidence", "delta", "object", "loss"])
     for r in res.verdicts.itertuples():
@@ -166,3 +167,29 @@ def test_level_stack_protocols_have_exact_counts():
                 hard = probs[k] > 0.5
                 assert c == {"tp": int((hard & gt).sum()), "fp": int((hard & ~gt).sum()),
                              "fn": int((~hard & gt).sum()), "tn": int((~hard & ~gt).sum())}
+
+
+def test_one_object_runs_and_their_combination_equal_the_full_run():
+    """run_survey(objects=...) computes exactly that object's part of the full run; split and combine
+    are inverse; object_config ignores the other object's radius and nothing else."""
+    from segloss_core.survey import combine, object_config, split
+    cfg = SurveyConfig(size=64, large_radius=20, small_radius=3, levels=6, delta=8)
+    keys = ["dice", "focal", "boundary"]
+    full = run_survey(cfg, keys, keep_predictions=True)
+    small = run_survey(cfg, keys, keep_predictions=True, objects=("small",))
+    assert set(small.curves["object"]) == {"small"} and set(small.masks) == {"small"}
+    parts = split(full)
+    pd.testing.assert_frame_equal(parts["small"].curves, small.curves)
+    pd.testing.assert_frame_equal(parts["small"].verdicts, small.verdicts)
+    again = combine(cfg, {"large": parts["large"], "small": small})
+    pd.testing.assert_frame_equal(again.curves, full.curves)
+    pd.testing.assert_frame_equal(again.verdicts, full.verdicts)
+    assert np.array_equal(again.predictions["small"], full.predictions["small"])
+    moved = replace(cfg, small_radius=4)
+    assert object_config(moved, "large") == object_config(cfg, "large")
+    assert object_config(moved, "small") != object_config(cfg, "small")
+    assert object_config(replace(cfg, delta=9), "large") != object_config(cfg, "large")
+    with pytest.raises(ValueError, match="other settings"):
+        combine(moved, {"large": parts["large"], "small": small})
+    with pytest.raises(ValueError):
+        run_survey(cfg, keys, objects=())
