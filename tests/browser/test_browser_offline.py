@@ -1,8 +1,9 @@
 """Offline and clean (issue #10): no request leaves the machine, exports open with the network off,
 and users see no Deploy button or developer menu.
 
-* Every page of the router (app.py's eight ``st.Page`` entries) is opened in a fresh browser
-  context that records every request of the context (documents, scripts, fonts, images, fetch/XHR,
+* Every page of the router (app.py's eight ``st.Page`` entries) is opened (the normal-mode visit of
+  visits.py, shared with the layout checks) in a fresh browser context that records every request
+  of the context (documents, scripts, fonts, images, fetch/XHR,
   the favicon), every WebSocket and every service worker, while the page loads, while it idles,
   and after one interaction a person makes (a slider moved one step with the keyboard, a button
   clicked, a search typed). Any host other than the app's own ``127.0.0.1:<port>`` fails the test,
@@ -15,48 +16,13 @@ and users see no Deploy button or developer menu.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import FIRST_LOAD_MS, RERUN_MS, VIEWPORT, App
-
-# (URL path, name, interaction, HTML export): the router's pages in app.py's order. An
-# interaction is ("slider", widget key): the thumb focused and ArrowRight pressed once;
-# ("button", widget key): the button clicked; ("search", label): text typed and Enter.
-PAGES = [
-    ("/", "playground", ("slider", "pg_conf"), "HTML (interactive)"),
-    ("/large_vs_small", "large_vs_small", ("slider", "lvs_conf"), "HTML (interactive)"),
-    ("/tune", "tune", ("slider", "tune_level"), "HTML (interactive)"),
-    ("/gradients", "gradients", ("slider", "grad_fn"), "HTML (interactive)"),
-    ("/catalogue", "catalogue", ("search", "Search by name, key or family"), None),
-    ("/train?train_steps=30&train_size=32", "train", ("button", "train_next"), "Make HTML"),  # a short run
-    ("/conventions", "conventions", ("slider", "conv_snr"), None),
-    ("/thin", "thin", ("slider", "thin_conf"), "HTML (interactive)"),
-]
-
-IDLE_MS = 1_000  # how long the loaded page is left alone (late requests: fonts, favicon, lazy chunks)
-HARMLESS_SCHEMES = ("data", "blob", "about")
-
-
-def foreign(urls: list[str], base_url: str) -> list[str]:
-    """The URLs in ``urls`` that go anywhere but the app's own host and port (http, https, ws, wss);
-    ``data:``, ``blob:`` and ``about:`` load nothing from a network. Any other scheme counts as
-    foreign too (a ``file:`` URL has no business in the served app)."""
-    own = urlsplit(base_url)
-    own_port = own.port
-    out = []
-    for url in urls:
-        u = urlsplit(url)
-        if u.scheme in HARMLESS_SCHEMES:
-            continue
-        if (u.scheme in ("http", "https", "ws", "wss") and u.hostname in ("127.0.0.1", "localhost")
-                and u.port == own_port):
-            continue
-        out.append(url)
-    return sorted(set(out))
+from conftest import FIRST_LOAD_MS, PAGES, VIEWPORT
+from visits import INTERACTIONS, Recorder, foreign, measured
 
 
 def test_foreign_flags_outside_hosts_only():
@@ -70,69 +36,6 @@ def test_foreign_flags_outside_hosts_only():
            "http://127.0.0.1:9999/", "wss://evil.example/x", "http://[::1]:8765/", "file:///etc/passwd"]
     assert foreign(ok, base) == []
     assert foreign(ok + bad, base) == sorted(bad)
-
-
-class Recorder:
-    """Every request, WebSocket and service worker of one browser context."""
-
-    def __init__(self, context):
-        self.urls: list[str] = []
-        context.on("request", lambda r: self.urls.append(r.url))
-        context.on("serviceworker", lambda w: self.urls.append(w.url))
-        context.on("page", self._watch)
-
-    def _watch(self, page) -> None:
-        page.on("websocket", lambda ws: self.urls.append(ws.url))
-
-    def phase(self) -> int:
-        return len(self.urls)
-
-
-def _interact(app: App, kind: str, target: str) -> str:
-    """Do what a person does once on the page; returns a description for the failure message."""
-    page = app.page
-    if kind == "slider":
-        box = page.locator(f".st-key-{target}")
-        box.wait_for(state="attached", timeout=RERUN_MS)
-        before = box.get_by_test_id("stSliderThumbValue").inner_text().strip()
-        box.locator('input[type="range"]').focus()
-        page.keyboard.press("ArrowRight")
-        app.wait_until(lambda: box.get_by_test_id("stSliderThumbValue").inner_text().strip() != before,
-                       what=f"slider {target} to move")
-        desc = f"slider {target} moved from {before}"
-    elif kind == "button":
-        button = page.locator(f".st-key-{target} button").first
-        button.scroll_into_view_if_needed()
-        button.click()
-        desc = f"button {target} clicked"
-    elif kind == "search":
-        box = page.get_by_label(target)
-        box.fill("focal")
-        box.press("Enter")
-        desc = f"typed 'focal' into {target!r}"
-    else:  # pragma: no cover - a typo in PAGES
-        raise ValueError(kind)
-    page.wait_for_timeout(300)  # the rerun starts a moment after the event
-    app.wait_idle(timeout=FIRST_LOAD_MS)
-    app.assert_no_errors()
-    return desc
-
-
-def _download_html(app: App, label: str, folder: Path) -> Path:
-    """Click the page's first HTML export (Train: "Make HTML" first) and save the file."""
-    page = app.page
-    if label == "Make HTML":
-        page.get_by_role("button", name="Make HTML").click()
-        app.wait_idle(timeout=FIRST_LOAD_MS)
-        label = "HTML (interactive)"
-    button = page.get_by_role("button", name=label).first
-    button.scroll_into_view_if_needed()
-    with page.expect_download(timeout=60_000) as dl:
-        button.click()
-    path = folder / dl.value.suggested_filename
-    dl.value.save_as(path)
-    assert path.suffix == ".html" and path.stat().st_size > 1_000_000, (path, path.stat().st_size)  # plotly.js inside
-    return path
 
 
 def _open_offline(browser, path: Path) -> None:
@@ -179,36 +82,20 @@ def _open_offline(browser, path: Path) -> None:
         context.close()
 
 
-@pytest.mark.parametrize("path,name,action,export", PAGES, ids=[p[1] for p in PAGES])
-def test_no_request_leaves_the_machine(app_browser, app_url, tmp_path, path, name, action, export):
-    context = app_browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-    context.set_default_timeout(RERUN_MS)
-    rec = Recorder(context)
-    try:
-        app = App(context.new_page(), app_url)
-        t0 = time.monotonic()
-        app.goto(path)
-        app.assert_no_errors()
-        t_load = time.monotonic() - t0
-        loaded = rec.phase()
-        app.page.wait_for_timeout(IDLE_MS)
-        idled = rec.phase()
-        desc = _interact(app, *action)
-        app.page.wait_for_timeout(500)
-        t_act = time.monotonic() - t0 - t_load
-        html = _download_html(app, export, tmp_path) if export else None
-        print(f"{name}: load {t_load:.1f} s, idle + interaction {t_act:.1f} s, export "
-              f"{time.monotonic() - t0 - t_load - t_act:.1f} s")
-        phases = {"load": rec.urls[:loaded], "idle": rec.urls[loaded:idled], f"after {desc}": rec.urls[idled:]}
-        bad = {k: foreign(v, app_url) for k, v in phases.items()}
-        assert not any(bad.values()), (f"{name}: requests to hosts other than the app's ({urlsplit(app_url).netloc}):\n"
-                                       + "\n".join(f"  {k}: {u}" for k, v in bad.items() for u in v))
-        assert any(u.startswith("ws://") and "/_stcore/stream" in u for u in rec.urls), "no WebSocket recorded"
-        assert loaded > 10, f"only {loaded} requests recorded while loading {path}: is the recorder attached?"
-    finally:
-        context.close()
-    if html is not None:
-        _open_offline(app_browser, html)
+@pytest.mark.parametrize("path,name", PAGES, ids=[n for _, n in PAGES])
+def test_no_request_leaves_the_machine(app_browser, app_url, path, name):
+    m = measured(app_browser, app_url, path, name, present=False)
+    assert not m["offline_error"], f"{name}: the interaction or the export failed:\n{m['offline_error']}"
+    bad = {k: foreign(v, app_url) for k, v in m["requests"].items()}
+    assert not any(bad.values()), (f"{name}: requests to hosts other than the app's ({urlsplit(app_url).netloc}):\n"
+                                   + "\n".join(f"  {k}: {u}" for k, v in bad.items() for u in v))
+    assert any(u.startswith("ws://") and "/_stcore/stream" in u for u in m["all_urls"]), "no WebSocket recorded"
+    assert m["loaded"] > 10, f"only {m['loaded']} requests recorded while loading {path}: is the recorder attached?"
+    assert set(m["requests"]) >= {"load", "idle"} and len(m["requests"]) == 3, m["requests"].keys()
+    if m["html"] is not None:
+        _open_offline(app_browser, m["html"])
+    else:
+        assert INTERACTIONS[name][1] is None, f"{name}: its HTML export was not downloaded"
 
 
 def test_no_deploy_button_and_no_developer_menu(app):
