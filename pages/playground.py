@@ -34,7 +34,8 @@ from segloss_app.plaintext import plain, plain_list
 from segloss_app.lessons import lesson_box
 from segloss_app.presets import PRESETS, params_from_config
 from segloss_core import figures_survey as SF
-from segloss_core.masks import REAL_MASKS, SHAPES, THIN_KINDS, mask_stats
+from segloss_core.masks import REAL_MASKS, SHAPES, mask_stats
+from segloss_core.thin_masks import THIN_KINDS
 from segloss_core.perturb import FN_MODES, FP_MODES, UNITS
 from segloss_core.registry import FAMILIES, KEYS, REGISTRY
 

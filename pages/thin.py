@@ -7,7 +7,7 @@ from segloss_app import thin_view as TV
 from segloss_app.common import (UrlParam, chart, export_buttons, number_columns, page_header, show_error, sync_url,
                                 url_state)
 from segloss_app.lessons import lesson_box
-from segloss_core.masks import THIN_KINDS
+from segloss_core.thin_masks import THIN_KINDS
 from segloss_core.registry import KEYS
 
 SPEC = {

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from segloss_app import validate as V
-from segloss_core import masks as M
+from segloss_core import mask_files as MF
 
 BRUSH = "#000000"   # foreground strokes
 ERASER = "#FFFFFF"  # the eraser paints the background colour
@@ -158,7 +158,7 @@ class Upload:
 
 def read_upload(data: bytes, name: str, *, kind: str = "mask", threshold: float | None = None,
                 max_side: int = MAX_UPLOAD_SIDE, max_bytes: int = MAX_UPLOAD_BYTES) -> Upload:
-    """Read an uploaded PNG/NPY (any format :func:`segloss_core.masks.load_mask` reads).
+    """Read an uploaded PNG/NPY (any format :func:`segloss_core.mask_files.load_mask` reads).
 
     ``kind="mask"``: a binary mask; a grey-level image without ``threshold`` gives an
     :class:`Upload` with ``error`` and ``suggested_threshold`` (Otsu's). ``kind="probabilities"``:
@@ -169,10 +169,10 @@ def read_upload(data: bytes, name: str, *, kind: str = "mask", threshold: float 
         return Upload(error=f"{name} is {len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
     try:
         if kind == "probabilities":
-            arr = M.load_probabilities(data, name_hint=name, threshold=threshold, max_side=max_side, max_bytes=max_bytes)
+            arr = MF.load_probabilities(data, name_hint=name, threshold=threshold, max_side=max_side, max_bytes=max_bytes)
         else:
-            arr = M.load_mask(data, name_hint=name, threshold=threshold, max_side=max_side, max_bytes=max_bytes)
-    except M.NonBinaryMaskError as exc:
+            arr = MF.load_mask(data, name_hint=name, threshold=threshold, max_side=max_side, max_bytes=max_bytes)
+    except MF.NonBinaryMaskError as exc:
         rng = None
         try:
             raw = _raw_values(data, name)

@@ -23,7 +23,9 @@ from segloss_app import thin_view as TVW
 from segloss_app import validate as V
 from segloss_app.common import show_error
 from segloss_app.plaintext import plain
-from segloss_core.masks import REAL_MASKS, SHAPES, THIN_KINDS, save_mask_png
+from segloss_core.mask_files import save_mask_png
+from segloss_core.masks import REAL_MASKS, SHAPES
+from segloss_core.thin_masks import THIN_KINDS
 from segloss_core.perturb import FN_MODES, FP_MODES, UNITS
 
 GT_SOURCES = {"shape": "Shape generator", "thin": "Thin structure", "real": "Real mask", "upload": "Upload",
@@ -138,7 +140,7 @@ def ground_truth_ui(present: bool) -> tuple[np.ndarray | None, list[str], tuple[
                                             help="random polygons depend on it"))
             gt, msg = C.shape_mask(shape, size, frac, radius, n_obj, float(cy), float(cx), int(gseed))
             notes.append(msg)
-        elif src == "thin":  # vessel tree, lines, rings, touching cells (segloss_core.masks.thin_mask)
+        elif src == "thin":  # vessel tree, lines, rings, touching cells (segloss_core.thin_masks.thin_mask)
             kind = st.selectbox("Structure", THIN_KINDS, key="pg_thin", format_func=lambda k: k.replace("_", " "),
                                 help="thin structures; their errors (gaps, thinning, branches) are on the "
                                      "Thin structures page")

@@ -23,7 +23,7 @@ TOPO_LABELS = {"betti0": "components β0", "betti1": "holes β1", "cldice": "clD
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def thin_gt(kind: str, size: int, seed: int) -> np.ndarray:
-    from segloss_core.masks import thin_mask
+    from segloss_core.thin_masks import thin_mask
     return thin_mask(kind, int(size), int(seed))
 
 

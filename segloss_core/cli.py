@@ -36,7 +36,7 @@ def _confidence(text: str) -> float:
 
 
 def _read_gt(path: str) -> np.ndarray:
-    from .masks import load_mask
+    from .mask_files import load_mask
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"ground truth file not found: {path}")
@@ -48,7 +48,7 @@ def _read_pred(path: str, confidence: float) -> np.ndarray:
     with ``confidence``. The file goes through the same checked loaders as the ground truth: its
     size is checked before it is read, and a ``.npy`` header's shape and dtype before any array is
     allocated (the dtype decides between the two readings)."""
-    from .masks import MaskLoadError, load_mask, load_probabilities, npy_header
+    from .mask_files import MaskLoadError, load_mask, load_probabilities, npy_header
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"prediction file not found: {path}")

@@ -1,4 +1,4 @@
-"""Ground-truth masks: synthetic shapes, real masks shipped with scikit-image, files.
+"""Ground-truth masks: synthetic shapes and real masks shipped with scikit-image.
 
 Every mask is a 2-D ``numpy`` array of ``bool`` with shape ``(H, W)``; ``True`` is the object.
 
@@ -7,9 +7,8 @@ Every mask is a 2-D ``numpy`` array of ``bool`` with shape ``(H, W)``; ``True`` 
   fraction. Sizing by area searches the scale so that the *rasterized* pixel count is as close as
   possible to the request; :class:`MaskInfo` reports what was actually produced.
 * :func:`real_mask` gives masks made from images bundled with scikit-image (no download).
-* :func:`load_mask`, :func:`load_probabilities` and :func:`save_mask_png` read and write files
-  (PNG/JPEG/BMP/TIFF through Pillow, ``.npy`` through ``numpy.load(allow_pickle=False)``). Every
-  failure is a :class:`MaskLoadError` (a ``ValueError``) with a one-line message.
+* mask files (reading, writing, their errors) are :mod:`segloss_core.mask_files`; the thin-structure
+  ground truths (vessel trees, lines, rings, touching cells) are :mod:`segloss_core.thin_masks`.
 * :func:`mask_stats` summarizes a mask.
 
 Pixel coordinates: pixel ``(i, j)`` has its centre at ``(i, j)``; the image spans
@@ -18,14 +17,11 @@ Pixel coordinates: pixel ``(i, j)`` has its centre at ``(i, j)``; the image span
 """
 from __future__ import annotations
 
-import io
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 from scipy import ndimage as ndi
 from skimage import data as skdata
 from skimage import draw
@@ -42,16 +38,10 @@ __all__ = [
     "REAL_MASKS",
     "SHAPES",
     "MaskInfo",
-    "MaskLoadError",
-    "NonBinaryMaskError",
-    "load_mask",
-    "load_probabilities",
     "make_shape",
-    "npy_header",
     "make_shape_info",
     "mask_stats",
     "real_mask",
-    "save_mask_png",
 ]
 
 SHAPES = ("disk", "ellipse", "rectangle", "star", "polygon")
@@ -65,36 +55,12 @@ _DEFAULT_POINTS = {"star": 5, "polygon": 7}
 _STAR_INNER = 0.45  # inner radius of the star as a fraction of its outer radius
 _PHASE_LIMIT = 2000  # below this many pixels per object, also try half-pixel centre shifts
 _AREA_TOLERANCE = 0.01  # a request may exceed what fits by this relative amount before raising
-_IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "TIFF")
-_NPY_MAGIC = b"\x93NUMPY"
 _8CONN = np.ones((3, 3), dtype=bool)
 
 
 # --------------------------------------------------------------------------------------------
-# Errors and results
+# Results
 # --------------------------------------------------------------------------------------------
-class MaskLoadError(ValueError):
-    """A mask or probability file could not be used; the message is one line saying why."""
-
-
-class NonBinaryMaskError(MaskLoadError):
-    """The file holds more than two distinct values and no threshold was given.
-
-    Attributes
-    ----------
-    threshold : float
-        Otsu's threshold of the values (foreground would be ``value > threshold``), which a user
-        interface can offer as the default.
-    n_values : int
-        Number of distinct values found.
-    """
-
-    def __init__(self, message: str, threshold: float, n_values: int):
-        super().__init__(message)
-        self.threshold = float(threshold)
-        self.n_values = int(n_values)
-
-
 @dataclass
 class MaskInfo:
     """A synthetic mask and what was actually produced.
@@ -626,411 +592,3 @@ def real_mask(name: str, size: int | tuple[int, int] = 256) -> np.ndarray:
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# Files
-# --------------------------------------------------------------------------------------------
-def _read_source(src: Any, name_hint: str | None, max_bytes: int) -> tuple[bytes, str]:
-    """Return ``(data, name)`` from a path, bytes or a binary file-like object."""
-    if isinstance(src, (bytes, bytearray, memoryview)):
-        data = bytes(src)
-        name = name_hint or "<bytes>"
-    elif isinstance(src, (str, os.PathLike)):
-        name = os.fspath(src)
-        try:
-            n_bytes = os.path.getsize(name)
-        except OSError as exc:
-            raise MaskLoadError(f"cannot read {name}: {exc.strerror or exc}") from None
-        if n_bytes > max_bytes:
-            raise MaskLoadError(f"{os.path.basename(name)} is {n_bytes / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.1f} MiB")
-        try:
-            with open(name, "rb") as fh:
-                data = fh.read(max_bytes + 1)
-        except OSError as exc:
-            raise MaskLoadError(f"cannot read {name}: {exc.strerror or exc}") from None
-        name = name_hint or name
-    elif hasattr(src, "read"):
-        data = src.read(max_bytes + 1)
-        if isinstance(data, str):
-            raise MaskLoadError("the file was opened in text mode; open it in binary mode ('rb')")
-        data = bytes(data)
-        name = name_hint or str(getattr(src, "name", "<file>"))
-    else:
-        raise MaskLoadError(f"expected a path, bytes or a binary file; got {type(src).__name__}")
-    label = os.path.basename(name) if name and not name.startswith("<") else "the file"
-    if len(data) > max_bytes:
-        raise MaskLoadError(f"{label} is larger than the limit of {max_bytes / 2**20:.1f} MiB")
-    if not data:
-        raise MaskLoadError(f"{label} is empty")
-    return data, label
-
-
-def _check_dims(shape: tuple[int, ...], label: str, max_side: int) -> None:
-    if len(shape) != 2:
-        raise MaskLoadError(f"{label} holds a {len(shape)}-D array of shape {shape}; a mask must be 2-D (H, W)")
-    if min(shape) < 1:
-        raise MaskLoadError(f"{label} holds an empty array of shape {shape}")
-    if max(shape) > max_side:
-        raise MaskLoadError(f"{label} is {shape[0]}x{shape[1]} pixels; the limit is {max_side} pixels per side")
-
-
-def npy_header(data: bytes, label: str = "the file") -> tuple[tuple[int, ...], np.dtype, int]:
-    """``(shape, dtype, data offset)`` of a ``.npy`` file, read from its header alone.
-
-    Nothing is allocated from what the header declares (a 100-byte file can declare 1e10 float64
-    values, 74.5 GiB); the header is parsed by :mod:`numpy.lib.format`, which never unpickles.
-    Raises :class:`MaskLoadError` (one line) for a missing or malformed header.
-    """
-    from numpy.lib import format as npy_format
-
-    fp = io.BytesIO(data)
-    try:
-        version = npy_format.read_magic(fp)
-        if version == (1, 0):
-            shape, fortran, dtype = npy_format.read_array_header_1_0(fp)
-        elif version == (2, 0):
-            shape, fortran, dtype = npy_format.read_array_header_2_0(fp)
-        else:
-            raise MaskLoadError(f"{label} is a .npy file of format version {version[0]}.{version[1]}; "
-                                "versions 1.0 and 2.0 are read")
-    except MaskLoadError:
-        raise
-    except Exception as exc:  # truncated or malformed headers raise ValueError/EOFError/SyntaxError...
-        raise MaskLoadError(f"{label} is not a valid .npy file (unreadable header: {type(exc).__name__})") from None
-    return tuple(int(n) for n in shape), np.dtype(dtype), fp.tell()
-
-
-def _load_npy(data: bytes, label: str, max_side: int) -> np.ndarray:
-    """Decode a ``.npy`` file after checking what its header declares: a 2-D numeric or bool
-    array within ``max_side`` per side, with exactly the bytes that shape needs behind it."""
-    shape, dtype, offset = npy_header(data, label)
-    if dtype.hasobject:
-        raise MaskLoadError(f"{label} holds Python objects (pickled); only numeric .npy arrays are accepted")
-    if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
-        raise MaskLoadError(f"{label} has dtype {dtype}; expected bool, integer or float")
-    _check_dims(shape, label, max_side)
-    need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(data) - offset < need:
-        raise MaskLoadError(f"{label} is truncated: its header declares {shape[0]}x{shape[1]} {dtype} values "
-                            f"({need:,} bytes) but {max(0, len(data) - offset):,} bytes follow")
-    try:
-        arr = np.load(io.BytesIO(data), allow_pickle=False)
-    except Exception as exc:
-        raise MaskLoadError(f"{label} is not a valid .npy file ({type(exc).__name__})") from None
-    if not isinstance(arr, np.ndarray):
-        raise MaskLoadError(f"{label} is not a single .npy array")
-    if arr.dtype == bool:
-        return arr
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise MaskLoadError(f"{label} contains NaN or infinite values")
-    return arr
-
-
-def _load_image(data: bytes, label: str, max_side: int) -> np.ndarray:
-    try:
-        im = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise MaskLoadError(f"{label} is not a readable image or .npy file (expected PNG, JPEG, BMP, TIFF or .npy)") from None
-    except Exception as exc:
-        raise MaskLoadError(f"{label} could not be opened as an image ({type(exc).__name__})") from None
-    with im:
-        if im.format not in _IMAGE_FORMATS:
-            raise MaskLoadError(f"{label} is a {im.format} image; supported: {', '.join(_IMAGE_FORMATS)} and .npy")
-        w, h = im.size
-        _check_dims((h, w), label, max_side)  # from the header, before decoding any pixel
-        try:
-            im.load()
-        except Exception as exc:
-            raise MaskLoadError(f"{label} is truncated or corrupt ({type(exc).__name__})") from None
-        if im.mode == "1":
-            return np.asarray(im, dtype=bool)
-        if im.mode in ("L", "I", "I;16", "I;16B", "I;16L", "F"):
-            arr = np.asarray(im)
-        else:
-            arr = np.asarray(im.convert("L"))
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise MaskLoadError(f"{label} contains NaN or infinite values")
-    return arr
-
-
-def _load_array(src: Any, name_hint: str | None, max_side: int, max_bytes: int) -> tuple[np.ndarray, str, bool]:
-    """Decode ``src`` into a 2-D array; returns ``(array, label, is_npy)``."""
-    if not isinstance(max_side, (int, np.integer)) or max_side < 1:
-        raise ValueError(f"max_side must be a positive integer; got {max_side!r}")
-    if not isinstance(max_bytes, (int, np.integer)) or max_bytes < 1:
-        raise ValueError(f"max_bytes must be a positive integer; got {max_bytes!r}")
-    data, label = _read_source(src, name_hint, int(max_bytes))
-    if data.startswith(_NPY_MAGIC):
-        return _load_npy(data, label, int(max_side)), label, True
-    if label.lower().endswith(".npy"):
-        raise MaskLoadError(f"{label} is not a valid .npy file (missing the NumPy header)")
-    return _load_image(data, label, int(max_side)), label, False
-
-
-def load_mask(
-    path_or_bytes: Any,
-    *,
-    name_hint: str | None = None,
-    threshold: float | None = None,
-    max_side: int = 2048,
-    max_bytes: int = 20 * 1024 * 1024,
-) -> np.ndarray:
-    """Read a binary mask from an image or ``.npy`` file.
-
-    Parameters
-    ----------
-    path_or_bytes : str, os.PathLike, bytes or binary file-like
-        The file. The format is recognized from the content (the ``.npy`` magic number, else
-        Pillow), not from the name.
-    name_hint : str, optional
-        File name used in messages (e.g. an upload's name).
-    threshold : float, optional
-        Foreground is ``value > threshold`` (in the file's own units, e.g. 0..255 for 8-bit
-        images). Without it the file must hold at most two distinct values: with 0 among them,
-        non-zero is foreground; otherwise the larger value is foreground.
-    max_side : int, default 2048
-        Largest accepted height or width (checked from the header before decoding).
-    max_bytes : int, default 20 MiB
-        Largest accepted file size.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``bool`` array ``(H, W)``. An all-background mask is returned as is.
-
-    Raises
-    ------
-    NonBinaryMaskError
-        More than two distinct values and no ``threshold``; carries ``.threshold`` (Otsu's).
-    MaskLoadError
-        Empty, too large (bytes or pixels), unreadable or unsupported file, not 2-D, NaN or
-        infinite values, non-numeric ``.npy``. Both are ``ValueError`` subclasses.
-
-    Notes
-    -----
-    Colour images are converted to grayscale (Pillow's ``"L"`` mode); 16-bit and float
-    grayscale images keep their values. JPEG compression creates intermediate grey levels, so a
-    JPEG mask usually needs a threshold.
-    """
-    arr, label, _ = _load_array(path_or_bytes, name_hint, max_side, max_bytes)
-    return _binarize(arr, label, threshold)
-
-
-def _binarize(arr: np.ndarray, label: str, threshold: float | None) -> np.ndarray:
-    """Apply :func:`load_mask`'s rules to a decoded 2-D array."""
-    if threshold is not None:
-        t = _finite("threshold", threshold)
-        return np.asarray(arr > t, dtype=bool)
-    if arr.dtype == bool:
-        return arr.copy()
-    values = np.unique(arr)
-    if values.size > 2:
-        t = float(threshold_otsu(arr))
-        raise NonBinaryMaskError(
-            f"{label} has {values.size} distinct values, not a binary mask; pass a threshold "
-            f"(Otsu suggests {t:.4g}: foreground = value > {t:.4g})",
-            threshold=t,
-            n_values=values.size,
-        )
-    if values.size == 2 and values[0] != 0:
-        return arr == values[1]
-    return arr != 0
-
-
-def load_probabilities(
-    path_or_bytes: Any,
-    *,
-    name_hint: str | None = None,
-    threshold: float | None = None,
-    max_side: int = 2048,
-    max_bytes: int = 20 * 1024 * 1024,
-) -> np.ndarray:
-    """Read a probability map: a ``.npy`` array in ``[0, 1]`` or an image (a hard mask).
-
-    Parameters
-    ----------
-    path_or_bytes : str, os.PathLike, bytes or binary file-like
-        The file.
-    name_hint : str, optional
-        File name used in messages.
-    threshold : float, optional
-        For images only: passed to :func:`load_mask`.
-    max_side, max_bytes : int
-        Limits, as in :func:`load_mask`.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(H, W)`` array with values in ``[0, 1]`` (0 or 1 for images): float64 when the file holds
-        float64 (no precision is lost), float32 otherwise.
-
-    Raises
-    ------
-    MaskLoadError
-        As :func:`load_mask`, plus values outside ``[0, 1]`` in a ``.npy`` file.
-    """
-    arr, label, is_npy = _load_array(path_or_bytes, name_hint, max_side, max_bytes)
-    if not is_npy:
-        return _binarize(arr, label, threshold).astype(np.float32)
-    if arr.dtype != bool:
-        lo, hi = float(arr.min()), float(arr.max())
-        if lo < 0.0 or hi > 1.0:
-            raise MaskLoadError(f"{label} has values in [{lo:.4g}, {hi:.4g}]; probabilities must lie in [0, 1]")
-    return arr.astype(np.float64 if arr.dtype == np.float64 else np.float32)
-
-
-def save_mask_png(mask: np.ndarray) -> bytes:
-    """Encode a mask as an 8-bit grayscale PNG (0 background, 255 object).
-
-    Parameters
-    ----------
-    mask : array_like
-        2-D mask; non-zero is foreground.
-
-    Returns
-    -------
-    bytes
-        PNG file contents; :func:`load_mask` reads them back exactly.
-    """
-    m = np.asarray(mask)
-    if m.ndim != 2 or min(m.shape) < 1:
-        raise ValueError(f"mask must be a non-empty 2-D array; got shape {m.shape}")
-    buf = io.BytesIO()
-    Image.fromarray(np.where(m.astype(bool), 255, 0).astype(np.uint8)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-# --------------------------------------------------------------------------------------------
-# Thin structures (issue 14): vessel trees, lines, rings, touching cells
-# --------------------------------------------------------------------------------------------
-#: The thin-structure ground truths of :func:`thin_mask`, with the Betti numbers each is built to have.
-THIN_KINDS = ("vessel_tree", "lines", "rings", "touching_cells")
-
-
-def _whole_side(size: Any) -> int:
-    try:
-        v = float(size)
-    except (TypeError, ValueError):
-        raise ValueError(f"size must be a whole number of pixels in [32, {MAX_SIDE}]; got {size!r}") from None
-    if not math.isfinite(v) or v != int(v) or not 32 <= v <= MAX_SIDE:
-        raise ValueError(f"size must be a whole number of pixels in [32, {MAX_SIDE}]; got {size!r}")
-    return int(v)
-
-
-def _draw_segment(mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], width: int) -> None:
-    """A straight segment of ``width`` pixels from ``p0`` to ``p1`` ((row, col), pixel centres):
-    :func:`skimage.draw.line` for width 1, else a rotated rectangle (:func:`skimage.draw.polygon`)
-    with round caps (:func:`skimage.draw.disk`)."""
-    (r0, c0), (r1, c1) = p0, p1
-    if width <= 1:
-        rr, cc = draw.line(int(round(r0)), int(round(c0)), int(round(r1)), int(round(c1)))
-    else:
-        d = np.array([r1 - r0, c1 - c0], float)
-        n = np.array([-d[1], d[0]]) / max(np.hypot(*d), 1e-9) * (width / 2.0)
-        poly = np.array([[r0, c0] + n, [r1, c1] + n, [r1, c1] - n, [r0, c0] - n])
-        rr, cc = draw.polygon(poly[:, 0], poly[:, 1], shape=mask.shape)
-        mask[rr, cc] = True
-        for r, c in (p0, p1):
-            rr, cc = draw.disk((r, c), width / 2.0, shape=mask.shape)
-            mask[rr, cc] = True
-        return
-    keep = (rr >= 0) & (rr < mask.shape[0]) & (cc >= 0) & (cc < mask.shape[1])
-    mask[rr[keep], cc[keep]] = True
-
-
-def vessel_tree(size: int = 128, depth: int = 4, width: int = 7, seed: int = 0, jitter: float = 8.0) -> np.ndarray:
-    """A branching vessel-like tree: a trunk rising from the bottom centre that splits ``depth - 1``
-    times into two children (±35° ± ``jitter``° seeded, length × 0.72), the width shrinking by 0.6
-    per level down to one pixel (7, 4, 2, 1 px by default). Drawn with scikit-image; a tree: one
-    component and no hole (β0 = 1, β1 = 0). A seeded draw whose branches would touch is redrawn
-    with less jitter (the last attempt has none), so the Betti numbers hold by construction.
-    """
-    size = _whole_side(size)
-    if isinstance(depth, bool) or int(depth) != depth or not 1 <= int(depth) <= 6:
-        raise ValueError(f"depth must be a whole number in [1, 6]; got {depth!r}")
-    if isinstance(width, bool) or int(width) != width or not 1 <= int(width) <= max(1, size // 8):
-        raise ValueError(f"width must be a whole number of pixels in [1, {max(1, size // 8)}]; got {width!r}")
-    from skimage.measure import euler_number, label
-
-    for attempt, jit in enumerate((jitter, jitter / 2, jitter / 4, 0.0)):
-        rng = np.random.default_rng([int(seed), attempt])
-        mask = np.zeros((size, size), bool)
-        stack = [((size - 1 - 0.04 * size, (size - 1) / 2.0), -90.0, 0.30 * size, int(width), 0)]
-        while stack:
-            p0, ang, length, w, level = stack.pop()
-            a = math.radians(ang)
-            p1 = (p0[0] + length * math.sin(a), p0[1] + length * math.cos(a))
-            _draw_segment(mask, p0, p1, w)
-            if level + 1 < int(depth):
-                wc = max(1, int(round(w * 0.6)))
-                for side in (-1, 1):
-                    da = side * (35.0 + float(rng.uniform(-jit, jit)))
-                    stack.append((p1, ang + da, length * 0.72, wc, level + 1))
-        n = label(mask, connectivity=2, return_num=True)[1]
-        if n == 1 and euler_number(mask, connectivity=2) == 1:
-            return mask
-    raise ValueError("could not draw a tree without touching branches at this size; use a larger size")
-
-
-def line_mask(size: int = 128, n: int = 3, width: int = 1) -> np.ndarray:
-    """``n`` horizontal lines of ``width`` pixels, evenly spaced, 10 % margins (β0 = n, β1 = 0)."""
-    size = _whole_side(size)
-    if int(n) != n or not 1 <= n <= size // (2 * width + 2) or int(width) != width or width < 1:
-        raise ValueError(f"n lines of width {width!r} must fit: n in [1, {size // (2 * max(int(width), 1) + 2)}]; got {n!r}")
-    mask = np.zeros((size, size), bool)
-    lo, hi = int(0.1 * size), size - int(0.1 * size)
-    for k in range(int(n)):
-        r = int(round((k + 1) * size / (n + 1))) - int(width) // 2
-        mask[r:r + int(width), lo:hi] = True
-    return mask
-
-
-def ring_mask(size: int = 128, n: int = 2, width: int = 2) -> np.ndarray:
-    """``n`` rings (annuli of ``width`` pixels) side by side, not touching (β0 = n, β1 = n)."""
-    size = _whole_side(size)
-    if int(n) != n or not 1 <= n <= 4 or int(width) != width or width < 1:
-        raise ValueError(f"n must be a whole number in [1, 4] and width >= 1; got n={n!r}, width={width!r}")
-    mask = np.zeros((size, size), bool)
-    outer = size / (2.0 * n) - 3
-    if outer - width < 2:
-        raise ValueError(f"rings of width {width} do not fit {n} to a {size}-pixel image")
-    for k in range(int(n)):
-        c = ((size - 1) / 2.0, (k + 0.5) * size / n - 0.5)
-        rr, cc = draw.disk(c, outer, shape=mask.shape)
-        mask[rr, cc] = True
-        rr, cc = draw.disk(c, outer - width, shape=mask.shape)
-        mask[rr, cc] = False
-    return mask
-
-
-def touching_cells(size: int = 128, rows: int = 3, cols: int = 3, radius: int = 10) -> np.ndarray:
-    """A grid of round cells (:func:`skimage.draw.disk`) whose centres are ``2·radius`` apart, so
-    neighbours are separated by a one-pixel gap on the line joining them: visually touching,
-    topologically separate (β0 = rows·cols, β1 = 0). The U-Net border weight's case."""
-    size = _whole_side(size)
-    for name, v in (("rows", rows), ("cols", cols), ("radius", radius)):
-        if isinstance(v, bool) or int(v) != v or v < 1:
-            raise ValueError(f"{name} must be a positive whole number; got {v!r}")
-    span_r, span_c = 2 * radius * (rows - 1) + 2 * radius, 2 * radius * (cols - 1) + 2 * radius
-    if max(span_r, span_c) > size - 2:
-        raise ValueError(f"{rows}x{cols} cells of radius {radius} do not fit a {size}-pixel image")
-    mask = np.zeros((size, size), bool)
-    r0 = (size - span_r) / 2.0 + radius
-    c0 = (size - span_c) / 2.0 + radius
-    for i in range(int(rows)):
-        for j in range(int(cols)):
-            rr, cc = draw.disk((round(r0 + 2 * radius * i), round(c0 + 2 * radius * j)), radius, shape=mask.shape)
-            mask[rr, cc] = True
-    return mask
-
-
-def thin_mask(kind: str = "vessel_tree", size: int = 128, seed: int = 0) -> np.ndarray:
-    """One of :data:`THIN_KINDS` at its default geometry (``seed`` varies the vessel tree)."""
-    if kind == "vessel_tree":
-        return vessel_tree(size, seed=seed, width=max(1, min(7, size // 18)))
-    if kind == "lines":
-        return line_mask(size, 3, 1)
-    if kind == "rings":
-        return ring_mask(size, 2, 2)
-    if kind == "touching_cells":
-        return touching_cells(size, 3, 3, max(2, size // 12))
-    raise ValueError(f"kind must be one of {', '.join(THIN_KINDS)}; got {kind!r}")

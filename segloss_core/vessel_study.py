@@ -1,6 +1,6 @@
 """Which losses notice that a vessel is broken? A sweep over one-pixel gaps in a vessel tree.
 
-The ground truth is a branching vessel tree (:func:`segloss_core.masks.vessel_tree`: one component,
+The ground truth is a branching vessel tree (:func:`segloss_core.thin_masks.vessel_tree`: one component,
 no hole). Level ``k`` of the *gaps* protocol cuts ``k`` gaps across it
 (:func:`segloss_core.perturb.gap_order`, each a slab one pixel thick, widened only where needed to
 disconnect, so level k has exactly ``1 + k`` components). The *control* protocol removes exactly
@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .masks import vessel_tree
+from .thin_masks import vessel_tree
 from .perturb import gap_order, soften
 from .registry import KEYS, get
 from .sweep import run_sweep

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from segloss_app import canvas as CV
 from segloss_app.common import PAGES
 from segloss_app.presets import PRESETS, params_from_config
-from segloss_core.masks import load_mask, save_mask_png
+from segloss_core.mask_files import load_mask, save_mask_png
 from segloss_core.registry import KEYS, REGISTRY
 
 import apptest_utils as U

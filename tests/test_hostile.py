@@ -24,7 +24,7 @@ from segloss_app import validate as V
 from segloss_app.plaintext import plain
 from segloss_app.presets import params_from_config
 from segloss_core import cli
-from segloss_core.masks import MaskLoadError, load_mask, load_probabilities, npy_header
+from segloss_core.mask_files import MaskLoadError, load_mask, load_probabilities, npy_header
 from segloss_core.registry import REGISTRY
 
 import apptest_utils as U
@@ -471,7 +471,7 @@ def test_server_upload_limit_is_configured():
 # Uploads on the Playground (AppTest uploads the bytes as the browser would)
 # ------------------------------------------------------------------------------------------------
 def test_large_upload_at_full_resolution_is_bounded():
-    from segloss_core.masks import save_mask_png
+    from segloss_core.mask_files import save_mask_png
     m = np.zeros((2048, 2048), bool)
     m[500:1500, 600:1400] = True
     keys = "bce,dice,focal,boundary,hausdorff_dt,cmss,unet_weighted_ce,lovasz_hinge"

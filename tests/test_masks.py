@@ -15,22 +15,8 @@ from hypothesis import strategies as st
 from PIL import Image
 from scipy import ndimage as ndi
 
-from segloss_core.masks import (
-    MAX_SIDE,
-    MIN_SIDE,
-    REAL_MASKS,
-    SHAPES,
-    MaskInfo,
-    MaskLoadError,
-    NonBinaryMaskError,
-    load_mask,
-    load_probabilities,
-    make_shape,
-    make_shape_info,
-    mask_stats,
-    real_mask,
-    save_mask_png,
-)
+from segloss_core.mask_files import MaskLoadError, NonBinaryMaskError, load_mask, load_probabilities, save_mask_png
+from segloss_core.masks import MAX_SIDE, MIN_SIDE, REAL_MASKS, SHAPES, MaskInfo, make_shape, make_shape_info, mask_stats, real_mask
 
 EIGHT = np.ones((3, 3), dtype=bool)
 
