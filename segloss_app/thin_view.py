@@ -30,7 +30,7 @@ def thin_gt(kind: str, size: int, seed: int) -> np.ndarray:
 @st.cache_data(max_entries=32, show_spinner=False)
 def perturbed(kind: str, size: int, seed: int, mode: str, n: int, width: int):
     """``(mask, counts, applied, messages)`` of one thin-structure perturbation of the ground truth."""
-    from segloss_core import perturb as P
+    from segloss_core import thin_perturb as P
     gt = thin_gt(kind, size, seed)
     if mode == "gaps":
         p = P.thin_gaps(gt, int(n), width=int(width), seed=int(seed))
@@ -43,8 +43,7 @@ def perturbed(kind: str, size: int, seed: int, mode: str, n: int, width: int):
     elif mode == "branches":
         p = P.spurious_branches(gt, int(n), length=max(4, int(size) // 16), seed=int(seed))
     else:
-        from segloss_core.perturb import _thin_result
-        p = _thin_result(gt.copy(), gt, {"mode": "none"}, [])
+        p = P.unchanged(gt)
     return p.mask, p.counts, p.applied, p.messages
 
 

@@ -2,7 +2,7 @@
 
 The ground truth is a branching vessel tree (:func:`segloss_core.thin_masks.vessel_tree`: one component,
 no hole). Level ``k`` of the *gaps* protocol cuts ``k`` gaps across it
-(:func:`segloss_core.perturb.gap_order`, each a slab one pixel thick, widened only where needed to
+(:func:`segloss_core.thin_perturb.gap_order`, each a slab one pixel thick, widened only where needed to
 disconnect, so level k has exactly ``1 + k`` components). The *control* protocol removes exactly
 the same number of pixels at each level from the vessel's boundary without cutting anything (the
 pixels of the one-pixel inner boundary that are not on the scikit-image skeleton, in seeded order):
@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from .thin_masks import vessel_tree
-from .perturb import gap_order, soften
+from .perturb import soften
+from .thin_perturb import gap_order
 from .registry import KEYS, get
 from .sweep import run_sweep
 from .topology import betti_numbers, skeleton_scores

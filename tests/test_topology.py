@@ -11,7 +11,7 @@ import pytest
 from skimage.draw import disk
 
 from segloss_core import thin_masks as M
-from segloss_core import perturb as P
+from segloss_core import thin_perturb as P
 from segloss_core.topology import TOPOLOGY, betti_numbers, skeleton_scores, topology_metrics
 
 
