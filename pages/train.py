@@ -10,7 +10,8 @@ from segloss_app import limits
 from segloss_app.common import (KeyListParam, UrlParam, chart, loss_param_widgets, page_header, param_url_spec,
                                 number_columns, show_error, sync_url, url_state)
 from segloss_core.registry import KEYS, REGISTRY
-from segloss_core.train import MODES, OBJECTS, OPTIMIZERS, STARTS, gif_bytes, lessons
+from segloss_core.train import MODES, OBJECTS, OPTIMIZERS, STARTS, gif_bytes
+from segloss_core.train_lessons import lessons
 
 LESSONS = lessons()
 SPEC = {

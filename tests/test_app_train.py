@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from segloss_app import train_view as TV
-from segloss_core.train import lessons
+from segloss_core.train_lessons import lessons
 
 import apptest_utils as U
 from apptest_utils import figure, infos, ok
@@ -122,7 +122,7 @@ def test_gif_and_html_exports(small_page):
 def test_a_run_that_does_not_show_the_lesson_says_so(monkeypatch):
     import dataclasses
 
-    import segloss_core.train as T
+    import segloss_core.train_lessons as T
 
     real = T.lessons()
     fake = {k: dataclasses.replace(v, check=lambda res: (False, "measured: nothing of the kind"))

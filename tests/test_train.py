@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from segloss_core import registry
-from segloss_core.train import (CLASSES, Run, TrainConfig, class_masks, gif_bytes, lessons, object_labels,
-                                runs_from, train)
+from segloss_core.train import CLASSES, Run, TrainConfig, class_masks, gif_bytes, object_labels, runs_from, train
+from segloss_core.train_lessons import lessons
 
 FREE_RUNS = (Run.make("bce"), Run.make("dice"), Run.make("focal", {"gamma": 0.0}, "focal (γ=0)"),
              Run.make("focal", {"gamma": 3.0}, "focal (γ=3)"), Run.make("lovasz_hinge"), Run.make("boundary"))
