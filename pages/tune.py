@@ -20,6 +20,7 @@ from segloss_app.common import (UrlParam, bad_entry, bad_link_notice, chart, exp
                                 page_header, param_url_spec, show_error, sync_url, url_state)
 from segloss_app.plaintext import plain
 from segloss_core import figures as F
+from segloss_core import tune_readouts as TR
 from segloss_core import tuning as T
 from segloss_core.registry import KEYS, REGISTRY
 
@@ -314,9 +315,9 @@ def tune(key: str, skey: tuple, present: bool) -> None:
     except (ValueError, ArithmeticError) as exc:
         show_error(exc)
         return
-    off = T.degenerate(g)
-    rec = T.recommend(g, target)
-    inert = T.inert_axes(g)
+    off = TR.degenerate(g)
+    rec = TR.recommend(g, target)
+    inert = TR.inert_axes(g)
     label = T.QUANTITIES[quantity][0]
     ratio = quantity in T.RATIO_QUANTITIES
     mcol, scol = st.columns([3, 1.3])
@@ -361,8 +362,8 @@ def tune(key: str, skey: tuple, present: bool) -> None:
             st.markdown(rec.reason)
         if off.any():
             st.caption("Crossed cells: " + "; ".join(dict.fromkeys(
-                T.switched_off(key, a, v) for a, axis_vals in ((x, g.xs), (y, g.ys or [])) for v in axis_vals
-                if T.switched_off(key, a, v))) + ". They are never recommended.")
+                TR.switched_off(key, a, v) for a, axis_vals in ((x, g.xs), (y, g.ys or [])) for v in axis_vals
+                if TR.switched_off(key, a, v))) + ". They are never recommended.")
         if g.note:
             st.caption(g.note)
         for name in inert:

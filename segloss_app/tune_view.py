@@ -16,6 +16,7 @@ import numpy as np
 import streamlit as st
 
 from segloss_app import compute_analysis as ca
+from segloss_core import tune_readouts as TR
 from segloss_core import tuning as T
 from segloss_core.registry import REGISTRY
 
@@ -92,7 +93,7 @@ def summary(key: str, skey: tuple, params_json: str, level: int, digest: str, _g
 @st.cache_data(max_entries=128, show_spinner=False)
 def acts_under(key: str, name: str, quantity: str, base_json: str) -> list[str]:
     """Setups (labels) under which ``name`` changes ``quantity``: the suggestion when it does not."""
-    return T.where_it_acts(key, name, quantity, json.loads(base_json))
+    return TR.where_it_acts(key, name, quantity, json.loads(base_json))
 
 
 def parse_pin(text: str, key: str) -> dict[str, Any]:

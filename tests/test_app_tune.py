@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from segloss_core import tune_readouts as TR
 from segloss_core import tuning as T
 from segloss_core.registry import REGISTRY
 
@@ -81,7 +82,7 @@ def test_recommended_cell_is_never_degenerate_and_moves_the_sliders(default_page
     assert a > 0 and b > 0  # never a weight of 0 on FP or FN
     xs, ys = T_axes("tversky", "alpha", "beta", 25)
     g = T.evaluate("tversky", "cost_ratio", T.TuneSetup(), "alpha", xs, "beta", ys, base={"smooth": 1.0}, level=2)
-    rec = T.recommend(g, 3.0)
+    rec = TR.recommend(g, 3.0)
     assert (a, b) == pytest.approx((rec.params["alpha"], rec.params["beta"]))
 
 

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from segloss_core import tune_readouts as TR
 from segloss_core import tuning as T
 from segloss_core.registry import REGISTRY
 
@@ -65,9 +66,9 @@ def test_tversky_cost_ratio_follows_beta_over_alpha():
 
 def test_focal_gamma_is_inert_under_the_survey_protocol_and_acts_with_a_spread():
     g = T.evaluate("focal", "cost_ratio", T.TuneSetup(), "alpha", [0.25, 0.5, 0.75], "gamma", [0.0, 2.0, 5.0], level=2)
-    assert T.inert_axes(g) == ["gamma"]  # the horizontal bands: α/(1-α) whatever γ
+    assert TR.inert_axes(g) == ["gamma"]  # the horizontal bands: α/(1-α) whatever γ
     np.testing.assert_allclose(g.q[:, 0], 1 / 3, rtol=1e-6)
-    where = T.where_it_acts("focal", "gamma", "cost_ratio")
+    where = TR.where_it_acts("focal", "gamma", "cost_ratio")
     assert where and "distance" in where[0]
     g2 = T.evaluate("focal", "hard_easy", SMALL, "gamma", [0.0, 1.0, 2.0, 5.0], level=3)
     assert (np.diff(g2.q[0]) > 0).all()  # γ weights hard pixels ever more against easy ones
@@ -75,8 +76,8 @@ def test_focal_gamma_is_inert_under_the_survey_protocol_and_acts_with_a_spread()
 
 def test_unet_border_needs_two_objects():
     g = T.evaluate("unet_weighted_ce", "cost_ratio", SMALL, "w0", [1.0, 10.0, 30.0], level=2)
-    assert T.inert_axes(g) == ["w0"]
-    assert T.where_it_acts("unet_weighted_ce", "w0", "cost_ratio")[0].startswith("two touching disks")
+    assert TR.inert_axes(g) == ["w0"]
+    assert TR.where_it_acts("unet_weighted_ce", "w0", "cost_ratio")[0].startswith("two touching disks")
 
 
 def test_recommendation_never_switches_a_term_off():
@@ -86,22 +87,22 @@ def test_recommendation_never_switches_a_term_off():
         ys = np.linspace(p.param(y).low, p.param(y).high, 9)
         for quantity, target in (("cost_ratio", 1.0), ("cost_ratio", 3.0), ("slope", None), ("min_step", None)):
             g = T.evaluate(key, quantity, SMALL, x, xs, y, ys, level=2)
-            rec = T.recommend(g, target)
+            rec = TR.recommend(g, target)
             if rec.cell is None:
                 continue
             for name, v in rec.params.items():
-                assert T.switched_off(key, name, v) is None, (key, quantity, rec.params)
+                assert TR.switched_off(key, name, v) is None, (key, quantity, rec.params)
             for params, _ in rec.runners_up:
-                assert all(T.switched_off(key, n, v) is None for n, v in params.items())
-            assert rec.excluded == int(T.degenerate(g).sum()) > 0
+                assert all(TR.switched_off(key, n, v) is None for n, v in params.items())
+            assert rec.excluded == int(TR.degenerate(g).sum()) > 0
 
 
 def test_recommendation_reason_says_when_the_target_is_out_of_reach():
     g = T.evaluate("tversky", "cost_ratio", T.TuneSetup(), "alpha", [0.3, 0.6], "beta", [0.3, 0.6], level=2)
-    rec = T.recommend(g, 0.01)
+    rec = TR.recommend(g, 0.01)
     assert "not reached" in rec.reason
-    assert T.recommend(g, None).reason.startswith("FN/FP cost ratio closest to the target 1")
-    assert T.recommend(T.evaluate("tversky", "value", SMALL, "alpha", [0.3, 0.6], level=2)).cell is None
+    assert TR.recommend(g, None).reason.startswith("FN/FP cost ratio closest to the target 1")
+    assert TR.recommend(T.evaluate("tversky", "value", SMALL, "alpha", [0.3, 0.6], level=2)).cell is None
 
 
 def _numeric_params():
@@ -113,10 +114,10 @@ def test_every_parameter_acts_somewhere_or_says_why_not(key, name):
     p = REGISTRY[key].param(name)
     if p.inert:  # declared: e.g. the conservative loss's λ, a pure scale
         g = T.evaluate(key, "cost_ratio", SMALL, name, [p.low, p.high], level=2)
-        assert T.inert_axes(g) == [name]
+        assert TR.inert_axes(g) == [name]
         return
     for quantity in ("cost_ratio", "slope", "min_step", "hard_easy"):
-        if T.where_it_acts(key, name, quantity):
+        if TR.where_it_acts(key, name, quantity):
             return
     pytest.fail(f"{key}.{name} changes no quantity under any offered protocol and is not declared inert")
 
