@@ -215,17 +215,21 @@ def results(res, cfg, present: bool) -> None:
     export_buttons(gfig, curves[["object", "level", "fp", "fn", "tp", "loss", "grad_l2"]], "gradient_vs_error", config)
 
     st.subheader("Verdicts beside the survey's claim")
-    left, right = st.columns([3, 2])
+    cells, fills = F.verdict_cells(verdicts)  # a data frame on screen (a Plotly table: ~0.5 s per redraw)
+    st.caption("Measured verdicts beside the survey (red: disagrees; grey: the survey states nothing).")
+    st.dataframe(cells.style.apply(lambda _: fills.map(lambda c: f"background-color: {c}; color: #222"), axis=None),
+                 hide_index=True, key="lvs_verdicts", height=35 * len(cells) + 38, width="stretch",
+                 column_config={c: st.column_config.TextColumn(width=250 if "measured" in c else 120 if "says" in c else 190)
+                                for c in cells.columns})  # px: the five columns fit the main area at 1400 px
+    export_buttons(F.verdict_table(verdicts), verdicts, "verdicts", config)  # the PNG / HTML: a Plotly table
+    left, right = st.columns([1, 1])
     with left:
-        tfig = F.verdict_table(verdicts)
-        chart(tfig, key="lvs_verdicts")
-        export_buttons(tfig, verdicts, "verdicts", config)
-    with right:
         st.markdown(f"**Measured here** at tolerance {tol:g} of each curve's range. *Rises*: every step rises by "
                     "more than that; *saturates*: every step rises, some by less; *flat*: some step does not change "
                     "the value at all (float precision); *falls*: some step lowers it.")
         for block in ca.agreement_summary(verdicts):
             st.markdown(block)
+    with right:
         dz = ca.soft_dice_at_zero(res)
         if {"large", "small"} <= set(dz) and c.hard:
             st.markdown(

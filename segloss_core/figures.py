@@ -187,9 +187,10 @@ def _flip(r) -> str:
     return "" if f is None or pd.isna(f) else f", flips at {f:.1e}"
 
 
-def verdict_table(verdicts: pd.DataFrame) -> go.Figure:
-    """Measured verdicts beside what the survey says, one row per loss: the verdict word, the
-    tolerance at which it flips and Kendall's τ. Shaded red: disagreement; grey: not stated."""
+def verdict_cells(verdicts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The verdict table as text cells and their fill colours (same shape): one row per loss, the
+    measured verdict (word, Kendall's τ, the tolerance at which it flips) and what the survey says,
+    per object. Fill: white agrees, red (:data:`VERDICT_FILL`) disagrees, grey not stated."""
     v = verdicts.set_index(["loss", "object"])
     keys = list(dict.fromkeys(verdicts["loss"]))
     objs = list(dict.fromkeys(verdicts["object"]))
@@ -198,21 +199,30 @@ def verdict_table(verdicts: pd.DataFrame) -> go.Figure:
         r = v.loc[(k, o)]
         return f"{r['verdict']} (τ={r['kendall_tau']:.2f}{_flip(r)})"
 
-    cols = [[_name(k) for k in keys]]
-    header = ["loss"]
-    for o in objs:
-        header += [f"{o}: measured", f"{o}: survey says"]
-        cols.append([cell(k, o) for k in keys])
-        cols.append([v.loc[(k, o)]["survey_says"] for k in keys])
-    fill = [["#FFFFFF"] * len(keys)]
+    cols = {"loss": [_name(k) for k in keys]}
+    fills = {"loss": ["#FFFFFF"] * len(keys)}
     for o in objs:
         agree = [VERDICT_FILL[None if pd.isna(v.loc[(k, o)]["agrees"]) else bool(v.loc[(k, o)]["agrees"])]
                  for k in keys]
-        fill += [agree, agree]
-    widths = [2.0] + [2.0, 1.0] * len(objs)
+        cols[f"{o}: measured"] = [cell(k, o) for k in keys]
+        cols[f"{o}: survey says"] = [v.loc[(k, o)]["survey_says"] for k in keys]
+        fills[f"{o}: measured"] = fills[f"{o}: survey says"] = agree
+    return pd.DataFrame(cols), pd.DataFrame(fills)
+
+
+def verdict_table(verdicts: pd.DataFrame) -> go.Figure:
+    """Measured verdicts beside what the survey says (:func:`verdict_cells`) as a Plotly table, for
+    the PNG and HTML exports. Shaded red: disagreement; grey: not stated. (On screen the page shows
+    the same cells as a styled data frame: a 26-row Plotly table cost ~0.5 s of browser time on
+    every protocol change.)"""
+    cells, fills = verdict_cells(verdicts)
+    keys = list(dict.fromkeys(verdicts["loss"]))
+    widths = [2.0] + [2.0, 1.0] * ((cells.shape[1] - 1) // 2)
     fig = go.Figure(go.Table(columnwidth=widths,
-                             header=dict(values=header, fill_color="#DDDDDD", align="left"),
-                             cells=dict(values=cols, fill_color=fill, align="left", height=24)))
+                             header=dict(values=list(cells.columns), fill_color="#DDDDDD", align="left"),
+                             cells=dict(values=[cells[c].tolist() for c in cells.columns],
+                                        fill_color=[fills[c].tolist() for c in fills.columns], align="left",
+                                        height=24)))
     # rows whose loss name wraps are taller: size the figure so that no row is cut off
     lines = sum(1 + len(_name(k)) // 22 for k in keys)
     fig.update_layout(height=22 * lines + 8 * len(keys) + 110, margin=dict(l=10, r=10, t=40, b=10),

@@ -50,6 +50,9 @@ def test_verdict_table_marks_disagreement(survey):
     assert shaded == 2 * int((survey.verdicts.agrees == False).sum())  # noqa: E712 (None = not stated)
     assert grey == 2 * int(survey.verdicts.agrees.isna().sum())
     assert list(table.cells.values[2]) == list(survey.verdicts[survey.verdicts.object == "large"].survey_says)
+    cells, fills = F.verdict_cells(survey.verdicts)  # the page's on-screen table: the same cells and colours
+    assert [list(cells[c]) for c in cells.columns] == [list(v) for v in table.cells.values]
+    assert [list(fills[c]) for c in fills.columns] == [list(c) for c in table.cells.fill.color]
 
 
 def test_robustness_heatmap_shares():
