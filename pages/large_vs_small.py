@@ -5,8 +5,8 @@ import streamlit as st
 
 from segloss_app import compute_analysis as ca
 from segloss_app.lessons import lesson_box
-from segloss_app.common import (KeyListParam, UrlParam, chart, export_buttons, page_header, show_error, sync_url,
-                                url_state)
+from segloss_app.common import (KeyListParam, UrlParam, chart, export_buttons, is_present, page_header, show_error,
+                                sync_url, url_state)
 from segloss_core import figures as F
 from segloss_core import figures_survey as SF
 from segloss_core.perturb import FP_MODES
@@ -57,8 +57,9 @@ def current() -> dict:
     return {k: st.session_state.get(k, p.default) for k, p in SPEC.items()}
 
 
-present = page_header(
+present = page_header(  # presenter mode: no intro line (the notice states the claim; the figure needs the height)
     "Large vs small",
+    "" if is_present() else
     "Taghanaki et al. (2021) add the same number of wrong pixels to a large and a small object and state that for "
     "the small one *only combo and focal loss increase monotonically*. Here the protocol is documented and "
     "adjustable, and every verdict is computed from the curves, with the tolerance at which it flips.")
@@ -125,7 +126,7 @@ def on_pin(cfg) -> None:
 @st.fragment
 def results(res, cfg, present: bool) -> None:
     c = res.config
-    cols = st.columns([1, 1, 1.2, 3] if not present else [1])
+    cols = st.columns([1, 1, 1.2, 3] if not present else [1, 2])  # presenter mode: the view choice beside the toggle
     cols[0].toggle("Normalize per loss", key="lvs_norm",
                    help="min-max per loss and object to [0, 1]; off shows raw values (scales differ by orders of magnitude)")
     if not present:
@@ -157,8 +158,8 @@ def results(res, cfg, present: bool) -> None:
     with st.container(border=True):
         st.markdown(ca.what_to_notice(res, all_v, tol, lo, hi))
 
-    view = st.radio("View", ("one panel per loss", "all losses in one panel per object"), key="lvs_view",
-                    horizontal=True, label_visibility="collapsed")
+    view = (cols[1] if present else st).radio("View", ("one panel per loss", "all losses in one panel per object"),
+                                             key="lvs_view", horizontal=True, label_visibility="collapsed")
     pinned_cfg = st.session_state.get("lvs_pinned_cfg")
     pinned = None
     if pinned_cfg is not None and pinned_cfg != cfg:
