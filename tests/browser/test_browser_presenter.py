@@ -22,6 +22,10 @@ Every page of the router is opened with ``?present=1`` at 1280×720 and checked:
   keeps the chips in one row that scrolls sideways; chips past the edge are scrolled out of view by
   design, and a long selection always has some).
 
+* the first screen shows the page's main figure: its first Plotly figure is drawn at least 250 px
+  into the 1280×720 viewport before any scroll (not for Conventions, which has none, nor the
+  Catalogue, whose first screen is its search and first loss card).
+
 Each visit also checks that the page rendered as a person sees it: a title, no error element, no
 uncaught error in the browser, a screenshot with content, and in presenter mode body text at
 1.25rem (20 px against Streamlit's 16 px) kept in the URL across the page's own URL sync.
@@ -56,6 +60,7 @@ def assert_rendered(m: dict, name: str) -> None:
 # Known problems still open (issue #10); the reason says exactly what is wrong and where.
 # strict=False: the test passes (XPASS) once it is fixed, and then the entry goes.
 KNOWN: dict[str, str] = {}
+FIRST_SCREEN_PX = 250  # of the first figure, visible on the first presenter screen
 
 
 def _cases(kind: str):
@@ -86,3 +91,19 @@ def test_normal_layout_at_1400x900(app_browser, app_url, path, name):
     m = measured(app_browser, app_url, path, name, present=False)
     assert_rendered(m, name)
     assert not m["layout"], _report(f"normal {name} at 1400x900", m["layout"])
+
+
+# pages whose subject is not a figure: Conventions draws none; the Catalogue's first screen is its
+# search and the first loss card (formula, when to use it), each card's p_t figure comes below the text
+NO_MAIN_FIGURE = ("conventions", "catalogue")
+
+
+@pytest.mark.parametrize("path,name", [c for c in _cases("first_screen") if c.values[1] not in NO_MAIN_FIGURE])
+def test_presenter_first_screen_shows_the_main_figure(app_browser, app_url, path, name):
+    """At 1280x720 in presenter mode the page's first figure starts on the first screen and at least
+    FIRST_SCREEN_PX of it is visible without scrolling."""
+    m = measured(app_browser, app_url, path, name, present=True)
+    fc = m["first_chart"]
+    assert fc is not None, f"{name}: no figure on the page"
+    assert fc["shown"] >= FIRST_SCREEN_PX, (f"{name}: only {fc['shown']} px of its first figure ({fc['key']}, top at "
+                                            f"{fc['top']} px) on the first 1280x720 screen")

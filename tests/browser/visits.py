@@ -209,6 +209,18 @@ BODY_PX_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] [dat
     .map(el => parseFloat(getComputedStyle(el).fontSize))"""
 
 
+# where the page's first figure is drawn, measured at the top of the page (before any scroll): its key,
+# its top edge and how many pixels of it the first screen shows
+FIRST_CHART_JS = """() => {
+    const c = document.querySelector('[data-testid="stMain"] [data-testid="stPlotlyChart"]');
+    if (!c) return null;
+    const r = c.getBoundingClientRect();
+    const h = c.closest('[class*="st-key-"]');
+    return {key: h ? [...h.classList].find(k => k.startsWith('st-key-')).slice(7) : '?', top: Math.round(r.top),
+            shown: Math.round(Math.max(0, Math.min(r.bottom, window.innerHeight) - Math.max(r.top, 0)))};
+}"""
+
+
 def measured(app_browser, app_url, path: str, name: str, *, present: bool) -> dict:
     """Open the page once per mode (the font, layout, render and offline tests share the visit), take
     the screenshots, and return what was found: the problems by kind ("fonts", "layout"), how many
@@ -227,7 +239,7 @@ def measured(app_browser, app_url, path: str, name: str, *, present: bool) -> di
                 app.page.screenshot(path=str(SHOTS / f"presenter_{name}_screen.png"))  # the first screen
             found = {"fonts": fonts(app) if present else [], "layout": layout_problems(app, present=present),
                      "charts": app.page.evaluate(CHARTS_JS), "title": app.title(),
-                     "body_px": app.page.evaluate(BODY_PX_JS)}
+                     "body_px": app.page.evaluate(BODY_PX_JS), "first_chart": app.page.evaluate(FIRST_CHART_JS)}
             shot = app.screenshot(f"presenter_{name}" if present else f"normal_{name}")
             found["shot_bytes"] = shot.stat().st_size
             found["console_errors"] = list(app.console_errors)  # after the screenshot's re-layout too
