@@ -32,13 +32,20 @@ VERDICT_COLORS = {"rises": "#009E73", "saturates": "#B8860B", "flat": "#777777",
 COLS = 8
 
 
+_ABBREVIATIONS = (("cross-entropy", "CE"), (" coefficient", " coef."), (" loss (", " ("))
+
+
 def _short(key: str, limit: int = 24) -> str:
-    """The loss's name if it fits ``limit`` characters, else its key in words, else cut with "…"."""
+    """The loss's name if it fits ``limit`` characters, else with common abbreviations (CE for
+    cross-entropy, no trailing "loss"), else that cut with "…": always words a lecture hall reads,
+    never the registry key ("wce")."""
     name = REGISTRY[key].name
     if len(name) <= limit:
         return name
-    words = key.replace("_", " ")
-    return words if len(words) <= limit else name[:limit - 1].rstrip() + "…"
+    for long, short in _ABBREVIATIONS:
+        name = name.replace(long, short)
+    name = name[:-5] if name.endswith(" loss") else name
+    return name if len(name) <= limit else name[:limit - 1].rstrip() + "…"
 
 
 def _badge(verdict: str) -> str:

@@ -103,3 +103,15 @@ def test_survey_figure_and_thumbnails(survey):
     assert len(th.data) == 2
     df = pd.DataFrame({"loss": ["dice"] * 3, "radius": [2, 10, 50], "grad_l2": [1.0, 0.1, 0.01]})
     assert F.gradient_vs_size(df).layout.xaxis.type == "log"
+
+
+def test_small_multiple_titles_are_names_that_fit():
+    """Panel titles fit their limit and are the loss's words (abbreviated or cut), never its key."""
+    from segloss_core.figures_survey import _short
+    from segloss_core.registry import KEYS, REGISTRY
+    for limit in (12, 20, 24, 40):
+        for k in KEYS:
+            t = _short(k, limit)
+            assert len(t) <= limit, (k, t)
+            assert t.rstrip("…")[:6].lower() == REGISTRY[k].name[:6].lower(), (k, t)  # starts as the name does
+    assert _short("wce", 20) == "Weighted CE" and _short("dice", 20) == "Dice loss"
