@@ -165,12 +165,14 @@ def results(res, cfg, present: bool) -> None:
     if pinned_cfg is not None and pinned_cfg != cfg:
         pres = ca.survey_if_cached(pinned_cfg, keys)
         pinned = pres.curves[pres.curves["loss"].isin(keys)] if pres is not None else None
+    fkey = (cfg, tuple(keys), present)  # what every figure below depends on (default loss parameters)
     if view.startswith("one panel"):
-        fig = SF.small_multiples(curves, verdicts, keys, normalized=norm, pinned=pinned, font=16 if present else 11,
-                                 max_cols=5 if present else SF.COLS)
+        fig = ca.figure_memo("small_multiples", fkey + (tol, norm, pinned_cfg if pinned is not None else None),
+                             lambda: SF.small_multiples(curves, verdicts, keys, normalized=norm, pinned=pinned,
+                                                        font=16 if present else 11, max_cols=5 if present else SF.COLS))
     else:
-        fig = F.loss_curves(curves, normalized=norm, masks=res.masks)
-        fig.update_layout(hovermode="closest")
+        fig = ca.figure_memo("loss_curves", fkey + (norm,), lambda: F.loss_curves(curves, normalized=norm, masks=res.masks)
+                             .update_layout(hovermode="closest"))
     chart(fig, key="lvs_curves")
     pc = st.columns([1, 1, 3])
     pc[0].button("Pin this protocol as A", key="lvs_pin", on_click=on_pin, args=(cfg,),
@@ -206,12 +208,13 @@ def results(res, cfg, present: bool) -> None:
                "positive green, false positive vermillion, false negative blue, true negative grey.")
     boxes = {o: ca.crop_box([res.masks[o], res.predictions[o][-1] > 0.5]) for o in ("large", "small")}
     player_keys = [k for k in ca.PLAYER_DEFAULT if k in keys] or keys[:6]
-    pfig = SF.level_player(curves, res.masks, res.predictions, player_keys, boxes, font=16 if present else 12)
+    pfig = ca.figure_memo("level_player", fkey, lambda: SF.level_player(curves, res.masks, res.predictions, player_keys,
+                                                                         boxes, font=16 if present else 12))
     chart(pfig, key="lvs_player", config={"displayModeBar": False})
 
     st.subheader("Gradient magnitude vs error")
     st.caption("‖∂L/∂z‖₂ over the image, the gradient the loss sends back to the logits, on a log scale.")
-    gfig = F.gradient_curves(curves, masks=res.masks)
+    gfig = ca.figure_memo("gradient_curves", fkey, lambda: F.gradient_curves(curves, masks=res.masks))
     chart(gfig, key="lvs_grads")
     export_buttons(gfig, curves[["object", "level", "fp", "fn", "tp", "loss", "grad_l2"]], "gradient_vs_error", config)
 
@@ -222,7 +225,8 @@ def results(res, cfg, present: bool) -> None:
                  hide_index=True, key="lvs_verdicts", height=35 * len(cells) + 38, width="stretch",
                  column_config={c: st.column_config.TextColumn(width=250 if "measured" in c else 120 if "says" in c else 190)
                                 for c in cells.columns})  # px: the five columns fit the main area at 1400 px
-    export_buttons(F.verdict_table(verdicts), verdicts, "verdicts", config)  # the PNG / HTML: a Plotly table
+    export_buttons(ca.figure_memo("verdict_table", fkey + (tol,), lambda: F.verdict_table(verdicts)), verdicts,
+                   "verdicts", config)  # the PNG / HTML: a Plotly table
     left, right = st.columns([1, 1])
     with left:
         st.markdown(f"**Measured here** at tolerance {tol:g} of each curve's range. *Rises*: every step rises by "

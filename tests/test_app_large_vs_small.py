@@ -351,3 +351,25 @@ def test_a_new_small_radius_reuses_the_large_objects_part():
     pd.testing.assert_frame_equal(res.verdicts, direct.verdicts)
     assert res.masks["large"] is first.masks["large"]  # the same cached part, not a recomputation
     assert res.predictions["large"] is first.predictions["large"]
+
+
+def test_figures_are_built_once_per_protocol_and_reused_on_a_revisit():
+    """Going back to a protocol shown before redraws the same figures without building them again;
+    a new protocol builds each of the four once (small multiples, player, gradient curves, verdict
+    table for the exports)."""
+    at = run_page({"lvs_levels": "9"})
+    ok(at)
+    first = figure(at, "lvs_curves")
+    built = ca.RUNS["figures"]
+    at.slider(key="lvs_small_r").set_value(7.5).run()
+    ok(at)
+    assert ca.RUNS["figures"] == built + 4
+    assert figure(at, "lvs_curves") != first
+    at.slider(key="lvs_small_r").set_value(6.0).run()
+    ok(at)
+    assert ca.RUNS["figures"] == built + 4  # the revisit reuses all four
+    assert figure(at, "lvs_curves") == first
+    at.number_input(key="lvs_tol").set_value(0.02).run()  # verdicts in the titles change: a new figure
+    ok(at)
+    assert ca.RUNS["figures"] == built + 6  # the small multiples and the verdict table, not the others
+    assert figure(at, "lvs_curves") != first
