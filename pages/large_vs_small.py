@@ -206,10 +206,12 @@ def results(res, cfg, present: bool) -> None:
     st.caption("▶ Play animates the prediction level by level (in the browser) with a marker on the curves; drag "
                "the slider to step. Overlays are cropped to the object and enlarged (zoom stated). Colours: true "
                "positive green, false positive vermillion, false negative blue, true negative grey.")
-    boxes = {o: ca.crop_box([res.masks[o], res.predictions[o][-1] > 0.5]) for o in ("large", "small")}
-    player_keys = [k for k in ca.PLAYER_DEFAULT if k in keys] or keys[:6]
-    pfig = ca.figure_memo("level_player", fkey, lambda: SF.level_player(curves, res.masks, res.predictions, player_keys,
-                                                                         boxes, font=16 if present else 12))
+    def player():  # the crop boxes too only when the player is built, not on every rerun
+        boxes = {o: ca.crop_box([res.masks[o], res.predictions[o][-1] > 0.5]) for o in ("large", "small")}
+        player_keys = [k for k in ca.PLAYER_DEFAULT if k in keys] or keys[:6]
+        return SF.level_player(curves, res.masks, res.predictions, player_keys, boxes, font=16 if present else 12)
+
+    pfig = ca.figure_memo("level_player", fkey, player)
     chart(pfig, key="lvs_player", config={"displayModeBar": False})
 
     st.subheader("Gradient magnitude vs error")
