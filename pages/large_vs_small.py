@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from segloss_app import compute_analysis as ca
+from segloss_app import survey_text as stx
 from segloss_app.lessons import lesson_box
 from segloss_app.common import (KeyListParam, UrlParam, chart, export_buttons, is_present, page_header, show_error,
                                 sync_url, url_state)
@@ -156,7 +157,7 @@ def results(res, cfg, present: bool) -> None:
     stated = verdicts[verdicts.survey_says != claim.NOT_STATED]
     lo, hi = holds_interval(all_v.query("object == 'small'"))
     with st.container(border=True):
-        st.markdown(ca.what_to_notice(res, all_v, tol, lo, hi))
+        st.markdown(stx.what_to_notice(res, all_v, tol, lo, hi))
 
     view = (cols[1] if present else st).radio("View", ("one panel per loss", "all losses in one panel per object"),
                                              key="lvs_view", horizontal=True, label_visibility="collapsed")
@@ -195,7 +196,7 @@ def results(res, cfg, present: bool) -> None:
     m[2].metric("Agree with the survey", f"{int((stated.agrees == True).sum())} / {len(stated)}",  # noqa: E712
                 help="counted over the (loss, object) pairs the survey's sentence names; the others are 'not stated'")
     m[3].metric("Survey's sentence holds at tol.",
-                f"{ca.short_e(lo)}–{ca.short_e(hi)}" if lo < hi else "none",
+                f"{stx.short_e(lo)}–{stx.short_e(hi)}" if lo < hi else "none",
                 help="exact interval [from, below) computed from every named loss's flip tolerance "
                      "(every loss, whatever the selection)")
     if lo < hi and not lo <= tol < hi:
@@ -234,10 +235,10 @@ def results(res, cfg, present: bool) -> None:
         st.markdown(f"**Measured here** at tolerance {tol:g} of each curve's range. *Rises*: every step rises by "
                     "more than that; *saturates*: every step rises, some by less; *flat*: some step does not change "
                     "the value at all (float precision); *falls*: some step lowers it.")
-        for block in ca.agreement_summary(verdicts):
+        for block in stx.agreement_summary(verdicts):
             st.markdown(block)
     with right:
-        dz = ca.soft_dice_at_zero(res)
+        dz = stx.soft_dice_at_zero(res)
         if {"large", "small"} <= set(dz) and c.hard:
             st.markdown(
                 f"**Soft Dice at perfect overlap, hard predictions.** With c = 1 the background carries no "
@@ -287,7 +288,7 @@ def results(res, cfg, present: bool) -> None:
                                 "survey_says": st.column_config.TextColumn("survey says"),
                                 "explanation": st.column_config.TextColumn(width="large")})
     with st.expander("The same, as plain text"):
-        st.text(ca.full_agreement_text(res, verdicts, keys))
+        st.text(stx.full_agreement_text(res, verdicts, keys))
 
 
 results(res, cfg, present)

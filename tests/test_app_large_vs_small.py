@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from segloss_app import compute_analysis as ca
+from segloss_app import survey_text as stx
 from segloss_core import claim
 from segloss_core import figures as F
 from segloss_core.registry import KEYS
@@ -67,8 +68,8 @@ def test_defaults_start_cleanly(default_page, survey):
     assert "not stated" in text and "saturate" in text
     # the interval where the sentence holds, computed from the flip tolerances
     lo, hi = holds_interval(v[v.object == "small"])
-    assert metrics(at)["Survey's sentence holds at tol."] == f"{ca.short_e(lo)}–{ca.short_e(hi)}"
-    assert ca.short_e(3.01e-4) == "3.0e-4"
+    assert metrics(at)["Survey's sentence holds at tol."] == f"{stx.short_e(lo)}–{stx.short_e(hi)}"
+    assert stx.short_e(3.01e-4) == "3.0e-4"
 
 
 def test_small_multiples_one_panel_per_loss_with_verdicts(default_page, survey):
@@ -263,7 +264,7 @@ def test_verdicts_from_curves_reproduce_the_survey():
 
 def test_agreement_summary_names_disagreements(survey):
     v = ca.verdicts_from_curves(survey.curves, 1e-3)
-    blocks = ca.agreement_summary(v)
+    blocks = stx.agreement_summary(v)
     assert len(blocks) == 2 and blocks[0].startswith("**Large object**")
     assert "every loss is *not stated* for the large object" in blocks[0]
     small = v[v.object == "small"]
@@ -272,7 +273,7 @@ def test_agreement_summary_names_disagreements(survey):
     # a disagreement is named with both sides
     w = v.copy()
     w.loc[(w.object == "small") & (w.loss == "focal"), ["verdict", "agrees"]] = ["flat", False]
-    assert "Focal loss (survey: rises; measured: flat)" in ca.agreement_summary(w)[1]
+    assert "Focal loss (survey: rises; measured: flat)" in stx.agreement_summary(w)[1]
 
 
 def test_protocol_and_hard_masks_from_the_link():
