@@ -13,9 +13,15 @@ One more thing is switched off: a headless ``streamlit run`` asks checkip.amazon
 machine's public address, only to print an "External URL" line. No request leaves the machine (a
 lecture hall often has no internet), so that lookup answers "none" here; the local and network URLs
 are printed as before.
+
+And the libraries' objects are frozen for the garbage collector (``gc.freeze`` after the imports):
+a full collection scanned their ~300 000 objects in 0.17 s; after the freeze it skips them (0 s).
+Streamlit's own full collection after every script run is switched off in ``.streamlit/config.toml``
+(``runner.postScriptGC``): it cost 0.24 s of every rerun.
 """
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from pathlib import Path
@@ -52,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     from streamlit.web import cli
 
     net_util.get_external_ip = lambda: None  # no request leaves the machine (see the module docstring)
+    gc.collect()
+    gc.freeze()  # the libraries' objects (see the module docstring): never scanned by the collector again
     sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
     sys.exit(cli.main())
 

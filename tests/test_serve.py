@@ -22,6 +22,7 @@ def test_serve_warms_up_then_runs_the_app_with_the_given_options(monkeypatch):
     monkeypatch.setattr(cli, "main", fake_main)
     monkeypatch.setattr(net_util, "get_external_ip", net_util.get_external_ip)  # restored afterwards
     monkeypatch.setattr(sys, "argv", list(sys.argv))
+    monkeypatch.setattr(serve.gc, "freeze", lambda: seen.setdefault("frozen_before_run", "argv" not in seen))
     with pytest.raises(SystemExit) as exit_:
         serve.main(["--server.port", "8765", "--server.headless", "true"])
     assert exit_.value.code == 0
@@ -29,6 +30,7 @@ def test_serve_warms_up_then_runs_the_app_with_the_given_options(monkeypatch):
     assert serve.APP.name == "app.py" and serve.APP.is_file()
     assert seen["torch"]  # imported before Streamlit starts
     assert seen["external_ip"] is None  # the public-address lookup never leaves the machine
+    assert seen["frozen_before_run"]  # the libraries' objects frozen for the collector before the app runs
 
 
 def test_warm_evaluates_a_loss():
